@@ -1,0 +1,3 @@
+from imgconf.cli import main
+
+main()

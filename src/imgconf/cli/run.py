@@ -1,0 +1,164 @@
+"""`imgconf run`: the suites against a target, a report at the end, an exit code a monitor can act on."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from imgconf.report.model import Run
+from imgconf.runner import run as runner
+from imgconf.testing.plugin import parse_emulator_options
+from imgconf.testing.session import SuiteOptions
+
+VERDICT_STYLE = {
+    "conformant": "green",
+    "non-conformant": "red",
+    "unreachable": "yellow",
+    "retired": "yellow",
+    "skipped": "dim",
+}
+
+
+@click.command("run")
+@click.option(
+    "--target",
+    default=None,
+    metavar="T",
+    help="emulator (default: in-process), emulator-http, live, a base URL, or VENDOR=URL[,VENDOR=URL].",
+)
+@click.option("--vendor", "vendors", multiple=True, metavar="V", help="Vendor to test (repeatable; default: all).")
+@click.option("--profile", default=None, type=click.Choice(["smoke", "full"]), help="How much to test (default smoke).")
+@click.option("--seed", default=None, type=int, help="Seed for generated cases (default 0): same seed, same cases.")
+@click.option(
+    "--out",
+    default="reports",
+    show_default=True,
+    type=click.Path(path_type=Path),
+    help="Directory for reports/<run-id>/.",
+)
+@click.option(
+    "--drift",
+    "drifts",
+    multiple=True,
+    metavar="NAME",
+    help="Run against the emulator with this drift profile (repeatable; see `imgconf drift list`).",
+)
+@click.option("--budget", default=None, type=int, help="Request budget per vendor (default: 50 live, none local).")
+@click.option("--allow-mutations", is_flag=True, help="Also run operations that change a live account.")
+@click.option(
+    "--emulator-option",
+    "emulator_options",
+    multiple=True,
+    metavar="VENDOR.KEY=VALUE",
+    help="Option for the emulator target (repeatable).",
+)
+@click.option(
+    "--config",
+    "config_path",
+    default=None,
+    type=click.Path(path_type=Path),
+    help="The git-ignored imgconf.toml with live credentials (default ./imgconf.toml).",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Only the verdict line and the report path.")
+def command(
+    target: str | None,
+    vendors: tuple[str, ...],
+    profile: str | None,
+    seed: int | None,
+    out: Path,
+    drifts: tuple[str, ...],
+    budget: int | None,
+    allow_mutations: bool,
+    emulator_options: tuple[str, ...],
+    config_path: Path | None,
+    quiet: bool,
+) -> int:
+    """Run the conformance suites and write report.json, junit.xml, summary.md and report.html.
+
+    Exit code: 0 conformant, 1 non-conformant, 2 usage error, 3 unreachable or budget exhausted.
+    """
+    options = SuiteOptions.from_values(
+        target=target,
+        vendors=list(vendors),
+        profile=profile,
+        seed=seed,
+        drifts=list(drifts),
+        budget=budget,
+        allow_mutations=allow_mutations,
+        emulator_options=parse_emulator_options(list(emulator_options)),
+        out=out,
+        config_path=config_path,
+        command="imgconf " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+    )
+    console = Console(highlight=False)
+    if not quiet:
+        drift_note = f" · drift {', '.join(drifts)}" if drifts else ""
+        console.print(
+            f"[bold]imgconf[/] · target [bold]{options.target.describe()}[/]{drift_note} · vendors "
+            f"{', '.join(options.vendors)} · profile {options.profile.name} · seed {options.seed}"
+        )
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+        disable=quiet,
+    ) as progress:
+        task = progress.add_task("collecting", total=None)
+
+        def on_progress(nodeid: str, done: int, total: int) -> None:
+            label = nodeid.split("::")[-1][:48] if done else "running"
+            progress.update(task, completed=done, total=total, description=label)
+
+        result = runner.execute(options, on_progress, extra_args=[f"--hypothesis-seed={options.seed}"])
+    directory = runner.write(result, out)
+    show(console, result, directory, quiet)
+    return result.exit_code
+
+
+def show(console: Console, run: Run, directory: Path, quiet: bool) -> None:
+    style = VERDICT_STYLE.get(run.verdict, "")
+    if not quiet:
+        table = Table(show_edge=False, header_style="bold")
+        for column in ("vendor", "verdict", "score", "findings", "requests", "tests"):
+            table.add_column(column, justify="right" if column in ("score", "findings", "requests") else "left")
+        for vendor in run.vendors:
+            score = "–" if vendor.score is None else f"{vendor.score * 100:.0f}%"
+            tests = vendor.tests
+            table.add_row(
+                vendor.id,
+                f"[{VERDICT_STYLE.get(vendor.verdict, '')}]{vendor.verdict}[/]",
+                score,
+                str(vendor.findings),
+                str(vendor.requests),
+                f"{tests.get('passed', 0)} passed, {tests.get('failed', 0)} failed, "
+                f"{tests.get('skipped', 0) + tests.get('unreachable', 0)} skipped",
+            )
+        console.print(table)
+        for finding in run.findings[:20]:
+            console.print(
+                f"  [red]{finding.id}[/] {finding.vendor} {finding.operation or '-'} "
+                f"[bold]{finding.rule['id']}[/] ({finding.rule['basis']}): {finding.title}",
+                overflow="fold",
+            )
+            first = finding.message.splitlines()[0] if finding.message else ""
+            if first:
+                console.print(f"      {first[:200]}", overflow="fold", markup=False)
+        if len(run.findings) > 20:
+            console.print(f"  … and {len(run.findings) - 20} more in the report")
+        for vendor in run.vendors:
+            if vendor.note:
+                console.print(f"  [yellow]{vendor.id}[/]: {vendor.note}", overflow="fold")
+    console.print(
+        f"[{style}]{run.verdict}[/] · {len(run.findings)} findings · {run.requests} requests · "
+        f"{run.duration_s:.1f} s · exit {run.exit_code}"
+    )
+    console.print(f"report: {directory / 'report.html'}")

@@ -1,0 +1,169 @@
+"""Serving the emulators over real HTTP on loopback.
+
+Each vendor gets its own port, as each real vendor has its own host (the
+Huawei SDK, for one, drops any path from its endpoint). One uvicorn server
+listens on all the sockets and hands each request to the vendor whose port
+it arrived on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from imgconf import emulator as registry
+from imgconf.emulator.common import is_loopback_host
+from imgconf.emulator.config import EmulatorConfig
+from imgconf.errors import TargetUnreachable, UsageError
+
+
+class PortDispatcher:
+    """One ASGI app that routes by the local port a request came in on."""
+
+    def __init__(self, apps: Mapping[int, ASGIApp]) -> None:
+        self.apps = dict(apps)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            message = await receive()
+            while message["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+                message = await receive()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        server = scope.get("server") or ("", 0)
+        app = self.apps.get(server[1])
+        if app is None:  # pragma: no cover - uvicorn only accepts on our sockets
+            raise RuntimeError(f"no emulator on port {server[1]}")
+        await app(scope, receive, send)
+
+
+@dataclass(frozen=True)
+class Listener:
+    vendor: str
+    url: str
+
+
+def build_apps(vendors: list[str], configs: Mapping[str, EmulatorConfig]) -> dict[str, ASGIApp]:
+    return {vendor: registry.get(vendor).create_app(configs[vendor]) for vendor in vendors}
+
+
+def bind(host: str, ports: list[int]) -> list[socket.socket]:
+    if not is_loopback_host(host):
+        raise UsageError(f"the emulator serves on loopback only; {host!r} is not a loopback address")
+    sockets = []
+    for port in ports:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            for opened in sockets:
+                opened.close()
+            sock.close()
+            raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+        sock.listen(128)
+        sock.set_inheritable(True)
+        sockets.append(sock)
+    return sockets
+
+
+def serve(
+    vendors: list[str],
+    configs: Mapping[str, EmulatorConfig],
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8700,
+    ready_file: Path | None = None,
+    log_level: str = "warning",
+    announce: Any = print,
+) -> None:
+    """Serve until interrupted. Port 0 gives every vendor an ephemeral port; otherwise port, port+1, ..."""
+    ports = [0] * len(vendors) if port == 0 else [port + index for index in range(len(vendors))]
+    sockets = bind(host, ports)
+    apps = build_apps(vendors, configs)
+    listeners = []
+    by_port: dict[int, ASGIApp] = {}
+    for vendor, sock in zip(vendors, sockets, strict=True):
+        bound = sock.getsockname()[1]
+        by_port[bound] = apps[vendor]
+        shown = f"[{host}]" if ":" in host else host
+        listeners.append(Listener(vendor, f"http://{shown}:{bound}"))
+    config = uvicorn.Config(PortDispatcher(by_port), log_level=log_level, lifespan="off", access_log=False)
+    server = uvicorn.Server(config)
+    for listener in listeners:
+        drifts = ", ".join(sorted(configs[listener.vendor].drifts)) or "faithful"
+        announce(f"{listener.vendor:<16} {listener.url}   ({drifts})")
+    if ready_file is not None:
+        temporary = ready_file.with_suffix(".tmp")
+        temporary.write_text(json.dumps({item.vendor: item.url for item in listeners}))
+        os.replace(temporary, ready_file)
+    asyncio.run(server.serve(sockets=sockets))
+
+
+@contextmanager
+def spawned(
+    vendors: list[str],
+    drifts: Mapping[str, frozenset[str]],
+    options: Mapping[str, Any] | None = None,
+    timeout: float = 30.0,
+) -> Iterator[dict[str, str]]:
+    """Start `imgconf emulator serve` in a child process on ephemeral loopback ports; yield vendor -> URL."""
+    with tempfile.TemporaryDirectory(prefix="imgconf-emulator-") as tmp:
+        ready = Path(tmp) / "ready.json"
+        command = [
+            sys.executable,
+            "-m",
+            "imgconf",
+            "emulator",
+            "serve",
+            "--port",
+            "0",
+            "--ready-file",
+            str(ready),
+            "--fast",
+        ]
+        for vendor in vendors:
+            command += ["--vendor", vendor]
+        for names in drifts.values():
+            for name in sorted(names):
+                command += ["--drift", name]
+        for key, value in (options or {}).items():
+            command += ["--option", f"{key}={json.dumps(value)}"]
+        log = Path(tmp) / "emulator.log"
+        with log.open("wb") as sink:
+            process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
+            try:
+                deadline = time.monotonic() + timeout
+                while not ready.exists():
+                    if process.poll() is not None:
+                        raise TargetUnreachable(
+                            f"the emulator exited with code {process.returncode}: "
+                            f"{log.read_text(errors='replace').strip().splitlines()[-1:]}"
+                        )
+                    if time.monotonic() > deadline:
+                        raise TargetUnreachable(f"the emulator did not start within {timeout:.0f} s")
+                    time.sleep(0.05)
+                yield json.loads(ready.read_text())
+            finally:
+                process.terminate()
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:  # pragma: no cover
+                    process.kill()
+                    process.wait()

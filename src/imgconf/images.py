@@ -1,0 +1,99 @@
+"""Real images, made with Pillow: what the strategies send and what the emulator decodes.
+
+Everything here is a pure function of its arguments, so a seed reproduces the
+exact bytes of an image and therefore the emulator's answer to it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import random
+from dataclasses import dataclass
+
+from PIL import Image, ImageDraw
+
+# Pillow's save() names; "JPEG" is also what Image.format reports on decode.
+ENCODINGS = {"png": "PNG", "jpeg": "JPEG", "bmp": "BMP", "gif": "GIF", "webp": "WEBP", "tiff": "TIFF"}
+MEDIA_TYPES = {
+    "png": "image/png",
+    "jpeg": "image/jpeg",
+    "bmp": "image/bmp",
+    "gif": "image/gif",
+    "webp": "image/webp",
+    "tiff": "image/tiff",
+}
+EXTENSIONS = {"png": "png", "jpeg": "jpg", "bmp": "bmp", "gif": "gif", "webp": "webp", "tiff": "tif"}
+
+
+def render(width: int, height: int, seed: int, fmt: str = "png", quality: int = 85) -> bytes:
+    """An image of the given size and format: a gradient with a few shapes, different for every seed."""
+    rng = random.Random(seed)
+    top = tuple(rng.randrange(256) for _ in range(3))
+    bottom = tuple(rng.randrange(256) for _ in range(3))
+    image = Image.new("RGB", (width, height))
+    if height > 1:
+        column = Image.new("RGB", (1, height))
+        for y in range(height):
+            t = y / (height - 1)
+            column.putpixel((0, y), tuple(int(a + (b - a) * t) for a, b in zip(top, bottom, strict=True)))
+        image = column.resize((width, height))
+    else:
+        image.paste(top, (0, 0, width, height))
+    draw = ImageDraw.Draw(image)
+    for _ in range(rng.randint(1, 4)):
+        x0, y0 = rng.randrange(width), rng.randrange(height)
+        x1, y1 = x0 + rng.randrange(1, max(2, width // 2)), y0 + rng.randrange(1, max(2, height // 2))
+        draw.rectangle((x0, y0, x1, y1), fill=tuple(rng.randrange(256) for _ in range(3)))
+    return encode(image, fmt, quality=quality)
+
+
+def encode(image: Image.Image, fmt: str, quality: int = 85) -> bytes:
+    buffer = io.BytesIO()
+    options = {"quality": quality} if fmt in ("jpeg", "webp") else {}
+    if fmt == "gif":
+        image = image.convert("P")
+    image.save(buffer, ENCODINGS[fmt], **options)
+    return buffer.getvalue()
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class Decoded:
+    format: str  # lower-case key of ENCODINGS
+    width: int
+    height: int
+
+
+class NotAnImage(ValueError):
+    """The bytes are not an image Pillow can fully decode (or exceed the pixel limit)."""
+
+
+_FORMATS = {value: key for key, value in ENCODINGS.items()} | {"MPO": "jpeg"}
+
+
+def decode(data: bytes, max_pixels: int = 90_000_000) -> Decoded:
+    """Fully decode an image, so a truncated or corrupt file is refused like a real server refuses it."""
+    if not data:
+        raise NotAnImage("empty file")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            if image.width * image.height > max_pixels:
+                raise NotAnImage(f"{image.width}x{image.height} exceeds {max_pixels} pixels")
+            fmt = _FORMATS.get(image.format or "", (image.format or "unknown").lower())
+            image.load()
+            return Decoded(fmt, image.width, image.height)
+    except NotAnImage:
+        raise
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, EOFError) as exc:
+        raise NotAnImage(str(exc) or type(exc).__name__) from None
+
+
+def corrupt(data: bytes, seed: int) -> bytes:
+    """A copy with its tail cut off: the header still says 'image', the pixels do not decode."""
+    rng = random.Random(seed)
+    keep = max(8, len(data) // 2 - rng.randrange(max(1, len(data) // 4)))
+    return data[:keep]

@@ -1,0 +1,1 @@
+"""Run model -> report.json -> junit.xml, summary.md, report.html."""

@@ -1,0 +1,177 @@
+"""Turning a recorded exchange into report evidence: redacted, readable, reproducible.
+
+Every finding carries the request and response that showed it, with secrets
+removed, and a curl command that sends the same request again. Binary parts
+(the images) are written beside the report so the command works as printed;
+credentials appear in it as `$ENV_VAR` references, never as values.
+"""
+
+from __future__ import annotations
+
+import email.parser
+import email.policy
+import hashlib
+import json
+import shlex
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from imgconf.redact import REDACTED, REDACTOR, is_sensitive_name
+from imgconf.report.model import Evidence
+from imgconf.testing.transport import Exchange
+
+TEXT_LIMIT = 4000
+_SKIP_IN_CURL = {"content-length", "accept-encoding", "connection", "user-agent", "accept", "host"}
+
+
+def _content_type(headers: dict[str, str]) -> str:
+    for name, value in headers.items():
+        if name.lower() == "content-type":
+            return value
+    return ""
+
+
+def _summary(data: bytes, size: int) -> dict[str, Any]:
+    return {"size": size, "sha256": hashlib.sha256(data).hexdigest() if size == len(data) else None}
+
+
+def _text(data: bytes) -> str | None:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return text if text.isprintable() or all(ch.isprintable() or ch in "\r\n\t" for ch in text) else None
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= TEXT_LIMIT else text[:TEXT_LIMIT] + f"… ({len(text)} characters)"
+
+
+def parts(content_type: str, body: bytes) -> list[dict[str, Any]]:
+    """The parts of a multipart body: name, filename, content type, and text or size and hash."""
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body
+    )
+    found = []
+    for part in message.iter_parts():
+        payload = part.get_payload(decode=True) or b""
+        name = part.get_param("name", header="content-disposition")
+        entry: dict[str, Any] = {
+            "name": name,
+            "filename": part.get_filename(),
+            "content_type": part.get_content_type() if part.get("content-type") else None,
+            "size": len(payload),
+            "bytes": payload,
+        }
+        found.append(entry)
+    return found
+
+
+def body_view(headers: dict[str, str], data: bytes, size: int) -> Any:
+    """A JSON-friendly, redacted rendering of a body."""
+    if not size:
+        return None
+    kind = _content_type(headers).lower()
+    if "json" in kind:
+        try:
+            return REDACTOR.data(json.loads(data))
+        except (ValueError, UnicodeDecodeError):
+            pass
+    if kind.startswith("multipart/"):
+        rendered = []
+        for part in parts(_content_type(headers), data):
+            payload = part.pop("bytes")
+            text = _text(payload) if not part["filename"] else None
+            if part["name"] and is_sensitive_name(part["name"]):
+                part["value"] = REDACTED
+            elif text is not None:
+                part["value"] = _clip(REDACTOR.text(text))
+            else:
+                part["sha256"] = hashlib.sha256(payload).hexdigest()
+            rendered.append(part)
+        return {"multipart": rendered}
+    if "x-www-form-urlencoded" in kind:
+        text = _text(data) or ""
+        return {"form": REDACTOR.data({key: value for key, value in parse_qsl(text, keep_blank_values=True)})}
+    text = _text(data)
+    if text is not None:
+        return _clip(REDACTOR.text(text))
+    return {"binary": _summary(data, size)}
+
+
+def from_exchange(exchange: Exchange, finding_id: str) -> Evidence:
+    request = {
+        "method": exchange.method,
+        "url": REDACTOR.url(exchange.url),
+        "headers": REDACTOR.headers(exchange.request_headers),
+        "body": body_view(exchange.request_headers, exchange.request_body, exchange.request_size),
+    }
+    response: dict[str, Any] | None = None
+    if exchange.status is not None:
+        response = {
+            "status": exchange.status,
+            "headers": REDACTOR.headers(exchange.response_headers),
+            "body": body_view(exchange.response_headers, exchange.response_body, exchange.response_size),
+            "elapsed_ms": round(exchange.elapsed_ms, 1),
+        }
+    elif exchange.error:
+        response = {"error": exchange.error}
+    files: dict[str, bytes] = {}
+    curl = curl_command(exchange, finding_id, files)
+    return Evidence(request=request, response=response, curl=curl, seq=exchange.seq, files=files)
+
+
+def curl_command(exchange: Exchange, finding_id: str, files: dict[str, bytes]) -> str:
+    """A curl command that repeats the request; credentials as $ENV references, images as files beside the report."""
+    words = ["curl", "-sS", "-i", "-X", exchange.method]
+    content_type = _content_type(exchange.request_headers)
+    multipart = content_type.lower().startswith("multipart/") and exchange.request_size == len(exchange.request_body)
+    for name, value in exchange.request_headers.items():
+        lowered = name.lower()
+        if lowered in _SKIP_IN_CURL or (multipart and lowered == "content-type"):
+            continue
+        shown = REDACTOR.placeholder(str(value))
+        if is_sensitive_name(name) and shown == str(value):
+            shown = REDACTED
+        words += ["-H", f"{name}: {shown}"]
+    if multipart:
+        for index, part in enumerate(parts(content_type, exchange.request_body)):
+            payload: bytes = part["bytes"]
+            text = _text(payload) if not part["filename"] else None
+            if text is not None:
+                words += ["-F", f"{part['name']}={REDACTOR.placeholder(text)}"]
+            else:
+                filename = f"{finding_id}-{index}-{part['filename'] or part['name']}"
+                files[filename] = payload
+                kind = f";type={part['content_type']}" if part["content_type"] else ""
+                words += ["-F", f"{part['name']}=@evidence/{filename}{kind}"]
+    elif exchange.request_size:
+        text = _text(exchange.request_body) if exchange.request_size == len(exchange.request_body) else None
+        if text is not None:
+            words += ["--data-raw", REDACTOR.placeholder(text)]
+        else:
+            filename = f"{finding_id}-body.bin"
+            files[filename] = exchange.request_body
+            words += ["--data-binary", f"@evidence/{filename}"]
+    words.append(REDACTOR.placeholder(reproducible_url(exchange.url)))
+    return " ".join(_quote(word) for word in words)
+
+
+IN_PROCESS_SUFFIX = ".emulator"
+REPRODUCE_PORT = 8700
+
+
+def reproducible_url(url: str) -> str:
+    """In-process runs have no port to send to; their commands target `imgconf emulator serve --vendor V`."""
+    parts = urlsplit(url)
+    if parts.hostname and parts.hostname.endswith(IN_PROCESS_SUFFIX):
+        return parts._replace(netloc=f"127.0.0.1:{REPRODUCE_PORT}").geturl()
+    return url
+
+
+def _quote(word: str) -> str:
+    # Keep $VARS expandable: double quotes for words that reference one and need quoting.
+    if "$" in word and all(ch not in word for ch in '"`\\'):
+        quoted = shlex.quote(word)
+        return f'"{word}"' if quoted != word else word
+    return shlex.quote(word)

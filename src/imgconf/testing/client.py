@@ -1,0 +1,139 @@
+"""What a suite holds to talk to one vendor: requests with chosen credentials, validated against the spec."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from hypothesis import strategies as st
+
+from imgconf.runner.targets import VendorTarget
+from imgconf.testing import checks as vendor_checks
+from imgconf.vendors.base import AuthScheme
+
+DEFAULT_TIMEOUT = 60.0
+
+Auth = str | Mapping[str, str] | None
+
+
+class SchemeAuth(requests.auth.AuthBase):
+    """requests' auth hook, applying a vendor scheme (a header, a form field, a signature) at send time."""
+
+    def __init__(self, scheme: AuthScheme, credentials: Mapping[str, str]) -> None:
+        self.scheme = scheme
+        self.credentials = credentials
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        self.scheme.apply(request, self.credentials)
+        return request
+
+
+class ApiClient:
+    def __init__(self, target: VendorTarget) -> None:
+        self.target = target
+        self.vendor = target.vendor
+        self.session = target.session
+
+    @property
+    def kind(self) -> str:
+        return self.target.kind
+
+    @property
+    def local(self) -> bool:
+        """The target is the emulator, which may fetch loopback URLs and may be driven hard."""
+        return self.target.local
+
+    @property
+    def credentials(self) -> Mapping[str, str]:
+        return self.target.credentials
+
+    def url(self, path: str) -> str:
+        found = self.vendor.spec_for("POST", path) or self.vendor.spec_for("GET", path)
+        base = self.target.url_for(found[0].path.name) if found else self.target.base_url
+        return base + path
+
+    def auth(self, auth: Auth) -> SchemeAuth | None:
+        if auth is None or auth == "none":
+            return None
+        if auth == "valid":
+            return SchemeAuth(self.vendor.auth, self.credentials)
+        if auth == "invalid":
+            return SchemeAuth(self.vendor.auth, self.vendor.auth.invalid(self.credentials))
+        if isinstance(auth, Mapping):
+            return SchemeAuth(self.vendor.auth, auth)
+        raise ValueError(f"auth must be 'valid', 'invalid', 'none' or credentials, not {auth!r}")
+
+    def request(self, method: str, path: str, *, auth: Auth = "valid", **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", DEFAULT_TIMEOUT)
+        return self.session.request(method, self.url(path), auth=self.auth(auth), **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("POST", path, **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("GET", path, **kwargs)
+
+    # -- images by URL -------------------------------------------------------------------------
+
+    def publish(self, data: bytes, fmt: str = "jpeg") -> str:
+        """A URL the target can download `data` from (local targets: the suite's loopback image server)."""
+        from imgconf.testing.session import SuiteSession
+
+        if not self.local:
+            raise RuntimeError("a live vendor cannot download from this machine; use image_urls()")
+        return SuiteSession.current().image_server.publish(data, fmt)
+
+    def missing_image_url(self) -> str:
+        """A URL that leads nowhere the target can download from."""
+        from imgconf.testing.session import SuiteSession
+
+        if self.local:
+            return SuiteSession.current().image_server.missing()
+        return "https://imgconf.invalid/missing.jpg"
+
+    def image_urls(self, formats: tuple[str, ...] = ("jpeg", "png")) -> st.SearchStrategy[str]:
+        """Usable image URLs: freshly generated images on local targets, the configured public ones live."""
+        from imgconf.testing import strategies
+
+        if self.local:
+            return st.sampled_from(formats).flatmap(
+                lambda fmt: strategies.image_bytes((fmt,)).map(lambda data: self.publish(data, fmt))
+            )
+        return st.sampled_from(self.target.image_urls)
+
+    # -- conformance ----------------------------------------------------------------------------
+
+    def operation(self, response: requests.Response) -> Any:
+        """The schemathesis operation a response answered."""
+        from imgconf.testing import contract
+
+        request = response.request
+        path = urlsplit(request.url or "").path
+        found = self.vendor.spec_for(request.method or "GET", path)
+        if found is None:
+            raise AssertionError(f"{request.method} {path} is not an operation of {self.vendor.id}")
+        spec, operation = found
+        return contract.schema(self.vendor.id, spec.path.name)[operation.path][operation.method]
+
+    def validate(self, response: requests.Response) -> requests.Response:
+        """Hold a response to the spec (status, content type, headers, schema) and to the vendor's checks."""
+        from imgconf.testing.contract import RESPONSE_CHECKS
+
+        case = self.operation(response).Case()
+        case.validate_response(response, checks=[*RESPONSE_CHECKS, *vendor_checks.checks_for(self.vendor.id)])
+        return response
+
+    def call_and_validate(self, case: Any) -> Any:
+        """Send a generated case through the guarded session and run every enabled check on the answer."""
+        spec = self.vendor.spec_for(case.method, case.formatted_path)
+        base = self.target.url_for(spec[0].path.name) if spec else self.target.base_url
+        extra: dict[str, Any] = {"auth": self.auth("valid")} if self.vendor.auth.at_send_time else {}
+        return case.call_and_validate(
+            base_url=base,
+            session=self.session,
+            additional_checks=vendor_checks.checks_for(self.vendor.id),
+            timeout=DEFAULT_TIMEOUT,
+            **extra,
+        )

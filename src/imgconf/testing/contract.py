@@ -1,0 +1,141 @@
+"""Schemathesis, configured for a vendor: the spec, its toml, the run's profile, auth and image strategies.
+
+A suite's contract test is three lines:
+
+    schema = contract.schema("altum", "altum-labelling.yaml")
+
+    @schema.parametrize()
+    @contract.settings()
+    def test_contract(case, api):
+        api.call_and_validate(case)
+
+Each vendor's `suites/<vendor>/schemathesis.toml` holds what is particular to
+it (expected statuses, checks that do not apply); this module adds what the
+run decides (seed, examples per operation, phases) on top.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import hypothesis
+import schemathesis
+from hypothesis import HealthCheck
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from imgconf import paths, specs
+from imgconf.testing import strategies
+from imgconf.testing.session import SuiteSession
+
+# The checks any single response can be held to, without knowing how its request was generated.
+RESPONSE_CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+]
+
+_media_types_registered = False
+
+
+def register_image_media_types() -> None:
+    """Real JPEG and PNG bytes wherever a spec's multipart encoding names those media types."""
+    global _media_types_registered
+    if _media_types_registered:
+        return
+    schemathesis.openapi.media_type("image/jpeg", strategies.image_bytes(("jpeg",)))
+    schemathesis.openapi.media_type("image/png", strategies.image_bytes(("png",)))
+    _media_types_registered = True
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+# Checks that need the stateful phase, OPTIONS probes or a session of their own do nothing useful here;
+# a vendor's toml may switch any of them back on (ignored_auth excepted: see below).
+DEFAULTS: dict[str, Any] = {
+    "checks": {
+        "use_after_free": {"enabled": False},
+        "ensure_resource_availability": {"enabled": False},
+        "object_level_authorization": {"enabled": False},
+        "allow_header_conformance": {"enabled": False},
+    },
+}
+
+
+def config_for(vendor: str) -> dict[str, Any]:
+    """Defaults, then the vendor's `schemathesis.toml`, then what the run decides."""
+    session = SuiteSession.current()
+    path: Path = paths.suites_dir() / vendor / "schemathesis.toml"
+    base = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    profile = session.options.profile
+    run: dict[str, Any] = {
+        "seed": session.options.seed,
+        "generation": {"database": "none", "max-examples": profile.max_examples},
+        "phases": {
+            "coverage": {"enabled": profile.coverage, "unexpected-methods": []},
+            "stateful": {"enabled": False},
+        },
+        # ignored_auth re-sends every accepted case twice through a session of its own, past the run's
+        # budget, pacing, recording and host guard; the suites test each operation's auth matrix instead.
+        "checks": {"ignored_auth": {"enabled": False}},
+    }
+    if not session.options.target.local:
+        # Shrinking re-sends failing requests many times: too expensive against a metered vendor.
+        run["generation"]["no-shrink"] = True
+    return _merge(_merge(DEFAULTS, base), run)
+
+
+@cache
+def schema(vendor: str, spec_file: str) -> Any:
+    """The vendor's spec loaded into schemathesis, with credentials and the cell recorder attached."""
+    register_image_media_types()
+    session = SuiteSession.current()
+    config = schemathesis.Config.from_dict(config_for(vendor))
+    loaded = schemathesis.openapi.from_path(str(specs.spec_path(spec_file)), config=config)
+
+    @loaded.auth()
+    class _Credentials:
+        def get(self, case: Any, context: Any) -> dict[str, str]:
+            return dict(session.target(vendor).credentials)
+
+        def set(self, case: Any, data: dict[str, str], context: Any) -> None:
+            session.target(vendor).vendor.auth.apply_to_case(case, data)
+
+    def after_validate(context: Any, case: Any, response: Any, results: list[Any]) -> None:
+        for result in results:
+            session.collector.cell(vendor, case.operation.label, result.name, result.failure is None)
+
+    loaded.hook(after_validate)
+    return loaded
+
+
+def settings(**overrides: Any) -> hypothesis.settings:
+    """Hypothesis settings for a contract test: no example database, no deadline, the run's budget."""
+    profile = SuiteSession.current().options.profile
+    values: dict[str, Any] = {
+        "max_examples": profile.max_examples,
+        "database": None,
+        "deadline": None,
+        "suppress_health_check": list(HealthCheck),
+        "print_blob": False,
+    }
+    values.update(overrides)
+    return hypothesis.settings(**values)

@@ -1,0 +1,40 @@
+"""Latency as a rule: the slowest of a few small, valid requests must arrive within the budget.
+
+The budget is the spec's `x-latency-budget-s` (in `info`) for live and URL targets, and a tight
+fixed budget for the emulator, which answers in milliseconds: there a slow answer is a regression.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import requests
+
+from imgconf.testing.checks import violated
+from imgconf.testing.client import ApiClient
+
+LOCAL_BUDGET_S = 1.0
+DEFAULT_REMOTE_BUDGET_S = 10.0
+
+
+def budget(api: ApiClient) -> float:
+    if api.local:
+        return LOCAL_BUDGET_S
+    declared = [spec.raw.get("info", {}).get("x-latency-budget-s") for spec in api.vendor.specs]
+    values = [float(value) for value in declared if value is not None]
+    return min(values) if values else DEFAULT_REMOTE_BUDGET_S
+
+
+def assert_within_budget(api: ApiClient, send: Callable[[], requests.Response], rule: str, samples: int = 10) -> None:
+    limit = budget(api)
+    timings = []
+    for _ in range(samples):
+        response = send()
+        timings.append(getattr(response, "imgconf_elapsed", response.elapsed.total_seconds()))
+    slowest = max(timings)
+    violated(
+        rule,
+        slowest <= limit,
+        f"the slowest of {samples} answers took {slowest:.2f} s, over the {limit:.1f} s budget "
+        f"(all: {', '.join(f'{t:.2f}' for t in timings)})",
+    )

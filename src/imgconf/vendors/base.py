@@ -1,0 +1,145 @@
+"""What the suites and the runner know about a vendor, apart from its emulator.
+
+A vendor is data: its spec files, how it authenticates, which environment
+variables hold its credentials, what a live run must be careful about. The
+suites import this (it is vendor knowledge); they never import the emulator.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+import requests
+
+from imgconf import specs
+
+if TYPE_CHECKING:
+    from schemathesis import Case
+
+Credentials = Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class CredentialField:
+    """One credential a live run needs, and the environment variable that holds it."""
+
+    name: str
+    env: str
+    description: str = ""
+    secret: bool = True
+    optional: bool = False
+
+
+class AuthScheme:
+    """How credentials travel on a request. Subclasses cover header keys, form keys and signing.
+
+    A scheme whose credentials depend on the final bytes (a signature) sets `at_send_time`: the contract
+    tests then leave the case alone and authenticate each prepared request through `apply`.
+    """
+
+    at_send_time: bool = False
+
+    def apply(self, request: requests.PreparedRequest, credentials: Credentials) -> None:
+        """Authenticate a prepared request just before it is sent."""
+        raise NotImplementedError
+
+    def apply_to_case(self, case: Case, credentials: Credentials) -> None:
+        """Put credentials on a schemathesis case, where its checks can see them (no-op for `at_send_time`)."""
+        if not self.at_send_time:
+            raise NotImplementedError
+
+    def invalid(self, credentials: Credentials) -> dict[str, str]:
+        """Well-formed credentials the vendor has never issued."""
+        return {name: _lookalike(value) for name, value in credentials.items()}
+
+
+def _lookalike(value: str) -> str:
+    """A random value with the shape of `value`, so that only its validity differs."""
+    alphabet = (
+        "0123456789abcdef"
+        if all(c in "0123456789abcdef" for c in value.lower())
+        else ("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+    )
+    candidate = "".join(secrets.choice(alphabet) for _ in value) or "x"
+    return candidate if candidate != value else _lookalike(value)
+
+
+@dataclass(frozen=True)
+class ApiKeyHeader(AuthScheme):
+    """A static key in one request header, as the OpenAPI `apiKey`/`in: header` scheme says."""
+
+    header: str
+    credential: str = "api_key"
+
+    def apply(self, request: requests.PreparedRequest, credentials: Credentials) -> None:
+        request.headers[self.header] = credentials[self.credential]
+
+    def apply_to_case(self, case: Case, credentials: Credentials) -> None:
+        case.headers = {**(case.headers or {}), self.header: credentials[self.credential]}
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """A documented limit: at most `requests` per `seconds` for the methods named (per key)."""
+
+    requests: int
+    seconds: float
+    methods: tuple[str, ...] = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
+@dataclass(frozen=True)
+class Retirement:
+    """The vendor's announced end of sale and end of service."""
+
+    stops_selling: date | None
+    offline: date
+    source: str
+
+
+@dataclass(frozen=True)
+class Vendor:
+    id: str
+    title: str
+    spec_files: tuple[str, ...]
+    credentials: tuple[CredentialField, ...]
+    auth: AuthScheme
+    # Public image URLs a live vendor can download; overridable with IMGCONF_<ID>_IMAGE_URLS.
+    image_urls: tuple[str, ...] = ()
+    rate_limits: tuple[RateLimit, ...] = ()
+    retirement: Retirement | None = None
+    # Operations that change the account (partner users, overrides): skipped live unless allowed.
+    mutating_operations: tuple[str, ...] = ()
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def specs(self) -> tuple[specs.Spec, ...]:
+        return tuple(specs.load(specs.spec_path(name)) for name in self.spec_files)
+
+    def spec_for(self, method: str, path: str) -> tuple[specs.Spec, specs.Operation] | None:
+        for spec in self.specs:
+            operation = spec.operation_for(method, path)
+            if operation is not None:
+                return spec, operation
+        return None
+
+    def rule(self, rule_id: str) -> specs.Rule:
+        for spec in self.specs:
+            if rule_id in spec.rules:
+                return spec.rules[rule_id]
+        return self.specs[0].rule(rule_id)
+
+    def rule_for_check(self, check: str, spec: specs.Spec | None = None) -> specs.Rule:
+        return (spec or self.specs[0]).rule_for_check(check)
+
+    @property
+    def image_urls_env(self) -> str:
+        return f"IMGCONF_{self.id.upper()}_IMAGE_URLS"
+
+    def live_urls(self) -> dict[str, str]:
+        """The documented server of each spec, keyed by spec file."""
+        return {spec.path.name: spec.servers[0] for spec in self.specs if spec.servers}

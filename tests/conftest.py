@@ -1,0 +1,99 @@
+"""Helpers for the project's own tests: the CLI as a user runs it, a served emulator, report loading."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Result:
+    code: int
+    stdout: str
+    stderr: str
+    out: Path
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+    def report(self) -> dict:
+        latest = (self.out / "LATEST").read_text().strip()
+        return json.loads((self.out / latest / "report.json").read_text())
+
+    def report_dir(self) -> Path:
+        return self.out / (self.out / "LATEST").read_text().strip()
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("IMGCONF_", "ALTUM_", "IDENTIFAI_", "IMAGERECOGNIZE_", "HUAWEI_"))
+    }
+    env.update(extra)
+    return env
+
+
+def imgconf(
+    *args: str, out: Path, env: dict[str, str] | None = None, timeout: float = 300, cwd: Path | None = None
+) -> Result:
+    """Run the CLI in a child process, exactly as a user would."""
+    command = [sys.executable, "-m", "imgconf", *args]
+    if args and args[0] in ("run", "selftest") and "--out" not in args:
+        command += ["--out", str(out)]
+    completed = subprocess.run(
+        command, capture_output=True, text=True, timeout=timeout, env=env or clean_env(), cwd=cwd or out
+    )
+    return Result(completed.returncode, completed.stdout, completed.stderr, out)
+
+
+@pytest.fixture
+def cli(tmp_path: Path):
+    def run(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> Result:
+        return imgconf(*args, out=tmp_path / "reports", env=env, timeout=timeout, cwd=tmp_path)
+
+    return run
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def served(*args: str, env: dict[str, str] | None = None) -> Iterator[dict[str, str]]:
+    """`imgconf emulator serve` in a child process on free ports; yields vendor -> base URL."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        ready = Path(tmp) / "ready.json"
+        process = subprocess.Popen(
+            [sys.executable, "-m", "imgconf", "emulator", "serve", "--port", "0", "--ready-file", str(ready), *args],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=env or clean_env(),
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while not ready.exists():
+                assert process.poll() is None, process.stderr.read().decode() if process.stderr else "exited"
+                assert time.monotonic() < deadline, "emulator did not start"
+                time.sleep(0.05)
+            yield json.loads(ready.read_text())
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
