@@ -36,12 +36,17 @@ class RunnerPlugin:
     run: Run | None = None
     total: int = 0
     done: int = 0
-    counts: dict[str, int] = field(default_factory=dict)
+    collection_errors: list[str] = field(default_factory=list)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.total = len(session.items)
         if self.on_progress:
             self.on_progress("collected", 0, self.total)
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            lines = [line for line in str(report.longrepr).strip().splitlines() if line.strip()]
+            self.collection_errors.append(f"{report.nodeid}: {lines[-1] if lines else 'collection failed'}")
 
     def pytest_runtest_logfinish(self, nodeid: str, location: Any) -> None:
         self.done += 1
@@ -87,9 +92,13 @@ def execute(
     captured = io.StringIO()
     with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
         code = pytest.main(args, plugins=[plugin])
+    if plugin.collection_errors:
+        raise ImgconfError(f"the suites could not be collected: {plugin.collection_errors[0][:500]}")
     if plugin.run is None or code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
         tail = " | ".join(line.strip() for line in captured.getvalue().strip().splitlines()[-3:])
         raise ImgconfError(f"the suites did not run (pytest exit {int(code)}): {tail[:500]}")
+    if not plugin.run.tests:
+        raise ImgconfError("no test ran: check --vendor and the suites folder")
     return plugin.run
 
 

@@ -146,7 +146,8 @@ class Pacer:
                     if method.upper() not in limit.methods:
                         continue
                     window = self.sent[index]
-                    while window and now - window[0] >= limit.seconds + self.margin:
+                    # One expression decides both expiry and wait, so float rounding cannot disagree with itself.
+                    while window and window[0] + limit.seconds + self.margin <= now:
                         window.popleft()
                     if len(window) >= limit.requests:
                         delay = max(delay, window[0] + limit.seconds + self.margin - now)
