@@ -6,9 +6,9 @@ import json
 
 import pytest
 import requests
-from conftest import served
 from schemathesis.python.asgi import get_client
 
+from conftest import served
 from imgconf import images
 from imgconf.emulator import altum
 from imgconf.emulator.config import EmulatorConfig

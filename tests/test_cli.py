@@ -9,8 +9,8 @@ from xml.etree import ElementTree
 
 import jsonschema
 import pytest
-from conftest import ROOT, clean_env, free_port, imgconf, served
 
+from conftest import ROOT, clean_env, free_port, imgconf, served
 from imgconf import paths
 
 

@@ -6,7 +6,7 @@ import json
 import logging
 from urllib.parse import quote
 
-from imgconf.redact import REDACTED, Redactor, RedactingFilter
+from imgconf.redact import REDACTED, RedactingFilter, Redactor
 
 SECRET = "s3cr3t+key/with=chars"
 
