@@ -1,0 +1,3 @@
+from imgconf.testing.plugin import client_fixture
+
+api = client_fixture("imagerecognize")
