@@ -1,0 +1,171 @@
+"""From a target's credentials to the clients the Huawei suites need: one that signs, one that sends a token.
+
+A live user may hold an AK/SK pair, an IAM user, or both; the emulator holds both. The suites test
+each mode they can: contract tests run once per mode, behaviour tests pick the mode a rule is about and
+skip when the target's credentials do not allow it. The token is obtained once per run from IAM
+(POST /v3/auth/tokens, as the docs describe) and registered with the redactor, like every credential.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import requests
+
+from imgconf.errors import CredentialsMissing, UsageError
+from imgconf.redact import REDACTOR
+from imgconf.testing.checks import checks_for
+from imgconf.testing.client import ApiClient
+from imgconf.testing.contract import RESPONSE_CHECKS
+from imgconf.vendors.huawei import DEFAULT_PROJECT_NAME
+
+TOKENS = "/v3/auth/tokens"
+PROJECTS = "/v3/projects"
+
+
+@dataclass(frozen=True)
+class Issued:
+    """A token as IAM issued it: the value travels in headers only; the body says when it expires."""
+
+    token: str
+    project_id: str | None
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class HuaweiClients:
+    base: ApiClient
+    signed: HuaweiClient | None
+    token: HuaweiClient | None
+    lockout: HuaweiClient | None
+    project_id: str
+    project_name: str
+    issued: Issued | None
+
+    @property
+    def default(self) -> HuaweiClient:
+        """The client for tests that do not care how they authenticate: signing when possible, like the SDK."""
+        client = self.signed or self.token
+        assert client is not None
+        return client
+
+    def v2(self, project_id: str | None = None) -> str:
+        return f"/v2/{project_id or self.project_id}/image/tagging"
+
+
+_CACHE: dict[int, HuaweiClients] = {}
+
+
+class HuaweiClient(ApiClient):
+    """An ApiClient whose `validate` also knows the path parameters of the answered operation.
+
+    The shared `ApiClient.validate` builds its schemathesis case without path parameters, which
+    schemathesis cannot format for a templated path such as /v2/{project_id}/image/tagging; here they
+    are read back from the URL the request went to.
+    """
+
+    def validate(self, response: requests.Response) -> requests.Response:
+        operation = self.operation(response)
+        case = operation.Case(path_parameters=path_parameters(operation.path, response.request.url or ""))
+        case.validate_response(response, checks=[*RESPONSE_CHECKS, *checks_for(self.vendor.id)])
+        return response
+
+
+def path_parameters(template: str, url: str) -> dict[str, str]:
+    """{name: value} of a path template's parameters in a concrete URL (empty when it does not match)."""
+    names = re.findall(r"\{([^}]+)\}", template)
+    pattern = re.escape(template)
+    for name in names:
+        pattern = pattern.replace(re.escape("{" + name + "}"), f"(?P<{name}>[^/]+)")
+    match = re.fullmatch(pattern, urlsplit(url).path)
+    return {name: unquote(value) for name, value in match.groupdict().items()} if match else {}
+
+
+def with_credentials(base: ApiClient, credentials: dict[str, str]) -> HuaweiClient:
+    """A client for the same target and session (budget, recording, host guard) with other credentials."""
+    return HuaweiClient(dataclasses.replace(base.target, credentials=credentials))
+
+
+def token_request(user: str, password: str, domain: str, project_name: str) -> dict[str, Any]:
+    """The body of the seed's §3.2 example: password method, project scope by name."""
+    return {
+        "auth": {
+            "identity": {
+                "methods": ["password"],
+                "password": {"user": {"name": user, "password": password, "domain": {"name": domain}}},
+            },
+            "scope": {"project": {"name": project_name}},
+        }
+    }
+
+
+def obtain_token(base: ApiClient, credentials: dict[str, str], project_name: str) -> Issued:
+    response = base.post(
+        TOKENS,
+        params={"nocatalog": "true"},
+        json=token_request(
+            credentials["iam_user"], credentials["iam_password"], credentials["iam_domain"], project_name
+        ),
+        auth="none",
+    )
+    token = response.headers.get("X-Subject-Token")
+    if response.status_code != 201 or not token:
+        raise UsageError(
+            f"huawei: IAM did not issue a token for the configured user ({response.status_code}); "
+            "check HUAWEI_IAM_USER, HUAWEI_IAM_PASSWORD, HUAWEI_IAM_DOMAIN and HUAWEI_PROJECT_NAME"
+        )
+    REDACTOR.add_secret(token)
+    body = response.json()
+    project = (body.get("token") or {}).get("project") or {}
+    return Issued(token, project.get("id"), body)
+
+
+def lookup_project(client: ApiClient, project_name: str) -> str:
+    """The project id of `project_name`, as the SDK finds it: GET /v3/projects?name=, exactly one match."""
+    response = client.get(PROJECTS, params={"name": project_name})
+    projects = response.json().get("projects", []) if response.status_code == 200 else []
+    if len(projects) != 1:
+        raise UsageError(
+            f"huawei: GET /v3/projects?name={project_name} answered {response.status_code} with "
+            f"{len(projects)} projects; set HUAWEI_PROJECT_ID"
+        )
+    return str(projects[0]["id"])
+
+
+def for_target(base: ApiClient) -> HuaweiClients:
+    """The clients of this run's Huawei target (built once; the token is obtained once)."""
+    key = id(base.target)
+    if key not in _CACHE:
+        _CACHE[key] = _build(base)
+    return _CACHE[key]
+
+
+def _build(base: ApiClient) -> HuaweiClients:
+    credentials = dict(base.credentials)
+    project_name = credentials.get("project_name") or DEFAULT_PROJECT_NAME
+    has_keys = bool(credentials.get("ak") and credentials.get("sk"))
+    has_user = all(credentials.get(name) for name in ("iam_user", "iam_password", "iam_domain"))
+    if not has_keys and not has_user:
+        raise CredentialsMissing(
+            "huawei: set HUAWEI_AK and HUAWEI_SK, or HUAWEI_IAM_USER, HUAWEI_IAM_PASSWORD and HUAWEI_IAM_DOMAIN"
+        )
+    issued = obtain_token(base, credentials, project_name) if has_user else None
+    project_id = credentials.get("project_id") or (issued.project_id if issued else None)
+    signed = None
+    if has_keys:
+        keys = {"ak": credentials["ak"], "sk": credentials["sk"]}
+        if project_id is None:
+            project_id = lookup_project(with_credentials(base, keys), project_name)
+        signed = with_credentials(base, {**keys, "project_id": project_id})
+    assert project_id is not None
+    token = with_credentials(base, {"token": issued.token, "project_id": project_id}) if issued else None
+    lockout = None
+    if credentials.get("lockout_ak") and credentials.get("lockout_sk"):
+        lockout = with_credentials(
+            base, {"ak": credentials["lockout_ak"], "sk": credentials["lockout_sk"], "project_id": project_id}
+        )
+    return HuaweiClients(base, signed, token, lockout, project_id, project_name, issued)

@@ -1,0 +1,132 @@
+"""What the Huawei suites send on purpose: image bodies, images the service must take, and signatures
+broken in exactly one way each.
+
+Each broken signature starts from a correct one (`auth.sign_prepared`, the SDK's algorithm) and
+changes one thing, so a refusal can only mean the gateway checked that thing.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from hypothesis import strategies as st
+
+from imgconf import images
+from imgconf.vendors.huawei import signing
+from imgconf.vendors.huawei.auth import sign_prepared
+
+FORMATS = ("jpeg", "png", "bmp")
+MIN_SIDE, MAX_SIDE = 16, 4096
+
+
+def encode(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def image_body(data: bytes, **fields: Any) -> dict[str, Any]:
+    return {"image": encode(data), **fields}
+
+
+def accepted_images(max_side: int = 320) -> st.SearchStrategy[tuple[bytes, str]]:
+    """(bytes, format) of images the service takes: JPG, PNG or BMP, each side from 16 pixels, edges included."""
+    sides = st.one_of(st.sampled_from([MIN_SIDE, MIN_SIDE + 1, max_side]), st.integers(MIN_SIDE, max_side))
+    return st.builds(
+        lambda width, height, seed, fmt: (images.render(width, height, seed, fmt), fmt),
+        sides,
+        sides,
+        st.integers(0, 2**32 - 1),
+        st.sampled_from(FORMATS),
+    )
+
+
+def corpus(size: int) -> list[tuple[str, bytes, str]]:
+    """A fixed set of accepted images (name, bytes, format): the same every run."""
+    items = []
+    for index in range(size):
+        fmt = FORMATS[index % len(FORMATS)]
+        width = MIN_SIDE + (index * 37) % 200
+        height = MIN_SIDE + (index * 53) % 150
+        items.append((f"{fmt}-{width}x{height}-{index}", images.render(width, height, 7000 + index, fmt), fmt))
+    return items
+
+
+Mutation = Callable[[requests.PreparedRequest], None]
+
+
+class Signed(requests.auth.AuthBase):
+    """Sign as the SDK does, with a hook before signing (`before`) and one after (`after`)."""
+
+    def __init__(
+        self,
+        credentials: Mapping[str, str],
+        *,
+        before: Mutation | None = None,
+        after: Mutation | None = None,
+        sdk_date: datetime | None = None,
+        signed_headers: Callable[[list[str]], list[str]] | None = None,
+        trailing_slash: bool = True,
+    ) -> None:
+        self.credentials = credentials
+        self.before = before
+        self.after = after
+        self.sdk_date = sdk_date
+        self.signed_headers = signed_headers
+        self.trailing_slash = trailing_slash
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        if self.sdk_date is not None:
+            request.headers[signing.DATE_HEADER] = signing.format_date(self.sdk_date)
+        if self.before is not None:
+            self.before(request)
+        sign_prepared(request, self.credentials["ak"], self.credentials["sk"], self.credentials.get("project_id"))
+        if self.signed_headers is not None or not self.trailing_slash:
+            self._resign(request)
+        if self.after is not None:
+            self.after(request)
+        return request
+
+    def _resign(self, request: requests.PreparedRequest) -> None:
+        """Sign again over a chosen header list, or over a canonical URI without its trailing slash."""
+        parsed = signing.parse_authorization(request.headers["Authorization"])
+        assert parsed is not None
+        names = list(parsed.signed_headers)
+        if self.signed_headers is not None:
+            names = sorted(self.signed_headers(names))
+        parts = urlsplit(request.url or "")
+        body = request.body or b""
+        raw = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+        message = signing.Message(request.method or "GET", parts.path, parts.query, dict(request.headers), raw)
+        canonical = message.canonical(names)
+        if not self.trailing_slash:
+            lines = canonical.split("\n")
+            lines[1] = lines[1].rstrip("/") or "/"
+            canonical = "\n".join(lines)
+        sdk_date = request.headers[signing.DATE_HEADER]
+        value = signing.signature(self.credentials["sk"], signing.string_to_sign(canonical, sdk_date))
+        request.headers["Authorization"] = signing.authorization(self.credentials["ak"], names, value)
+
+
+def replace_body(data: bytes) -> Mutation:
+    """After signing: another body of the same length, as a proxy that rewrote it would send."""
+
+    def mutate(request: requests.PreparedRequest) -> None:
+        request.body = data
+        request.headers["Content-Length"] = str(len(data))
+
+    return mutate
+
+
+def set_header(name: str, value: str) -> Mutation:
+    def mutate(request: requests.PreparedRequest) -> None:
+        request.headers[name] = value
+
+    return mutate
+
+
+def minutes_ago(minutes: float) -> datetime:
+    return datetime.now(UTC) - timedelta(minutes=minutes)

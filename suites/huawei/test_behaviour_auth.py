@@ -1,0 +1,256 @@
+"""The auth matrix: tokens and AK/SK signatures, accepted and refused, on both tagging versions.
+
+Every signature test starts from a correct SDK-style signature and breaks one thing. Tests that send a
+bad signature for the run's own AK follow it with a good request, so that no more than one failure is
+ever in a row: the lockout after five is tested on a spare AK only (the `lockout` fixture).
+"""
+
+import json
+
+import pytest
+
+from imgconf import images
+from imgconf.redact import REDACTOR
+from imgconf.testing import violated
+from imgconf.vendors.huawei import DOCUMENTED_TOKEN, probes
+
+V1 = "/v1.0/image/tagging"
+SAMPLE = images.render(64, 48, seed=11, fmt="jpeg")
+BODY = probes.image_body(SAMPLE, language="en")
+
+
+def code(response):
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body.get("error_code") if isinstance(body, dict) else None
+
+
+def tagging_paths(clients):
+    return {"v1": V1, "v2": clients.v2()}
+
+
+def refused_401(api, response, what, rule="huawei.auth.enforced"):
+    violated(rule, response.status_code not in range(200, 300), f"{what} answered {response.status_code}")
+    assert response.status_code == 401, f"{what}: expected 401, got {response.status_code} {response.text[:200]}"
+    assert code(response) == "APIG.0301", f"{what}: error_code {code(response)!r}, not APIG.0301"
+    api.validate(response)
+
+
+def refused_then_reset(api, response, what, rule, path):
+    """A deliberate bad signature for the run's own AK, then a good request whatever happened, so that
+    failures never pile up towards the lockout; the good one must still be accepted."""
+    try:
+        refused_401(api, response, what, rule=rule)
+    finally:
+        reset = api.post(path, json=BODY)
+    violated("huawei.request.accepted", reset.status_code == 200, f"a good request afterwards got {reset.status_code}")
+
+
+# -- both modes accepted ------------------------------------------------------------------------------
+
+
+@pytest.mark.rule("huawei.request.accepted")
+@pytest.mark.parametrize("mode", ["signed", "token"])
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_both_modes_are_accepted_on_both_versions(request, clients, mode, version):
+    api = request.getfixturevalue("signed" if mode == "signed" else "token_api")
+    response = api.post(tagging_paths(clients)[version], json=BODY)
+    assert response.status_code == 200, f"{mode} on {version}: {response.status_code} {response.text[:200]}"
+    api.validate(response)
+
+
+# -- no credentials, bad tokens -----------------------------------------------------------------------
+
+
+@pytest.mark.rule("huawei.auth.missing")
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_no_credentials_is_refused(api, clients, version):
+    response = api.post(tagging_paths(clients)[version], json=BODY, auth="none")
+    refused_401(api, response, f"{version} without credentials")
+
+
+@pytest.mark.rule("huawei.auth.token-invalid")
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_a_token_that_was_never_issued_is_refused(token_api, clients, version):
+    response = token_api.post(tagging_paths(clients)[version], json=BODY, auth="invalid")
+    refused_401(token_api, response, f"{version} with a made-up token")
+
+
+@pytest.mark.rule("huawei.auth.token-expiry")
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_the_docs_expired_token_is_refused(api, clients, version):
+    """The docs' example token belongs to the token body they print, which expired on 2019-02-13."""
+    response = api.post(tagging_paths(clients)[version], json=BODY, auth={"token": DOCUMENTED_TOKEN})
+    refused_401(api, response, f"{version} with the docs' expired token", rule="huawei.auth.token-expiry")
+
+
+# -- signatures ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.rule("huawei.auth.signature")
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_an_unknown_access_key_is_refused(signed, clients, version):
+    response = signed.post(tagging_paths(clients)[version], json=BODY, auth="invalid")
+    refused_401(signed, response, f"{version} signed with an AK never issued", rule="huawei.auth.signature")
+
+
+@pytest.mark.rule("huawei.auth.signature")
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_a_wrong_secret_key_is_refused(signed, clients, version):
+    wrong = {**signed.credentials, "sk": signed.credentials["sk"][::-1] + "x"}
+    path = tagging_paths(clients)[version]
+    response = signed.post(path, json=BODY, auth=wrong)
+    refused_then_reset(signed, response, f"{version} with a wrong SK", "huawei.auth.signature", path)
+
+
+@pytest.mark.rule("huawei.auth.signature")
+def test_a_body_changed_after_signing_is_refused(signed, clients):
+    sent = probes.image_body(SAMPLE, language="en", limit=5)
+    original = json.dumps(sent).encode()
+    tampered = original.replace(b'"limit": 5', b'"limit": 9')
+    response = signed.session.post(
+        signed.url(clients.v2()),
+        data=original,
+        headers={"Content-Type": "application/json"},
+        auth=probes.Signed(signed.credentials, after=probes.replace_body(tampered)),
+    )
+    refused_then_reset(signed, response, "a body rewritten after signing", "huawei.auth.signature", clients.v2())
+
+
+@pytest.mark.rule("huawei.auth.signature")
+def test_a_signed_header_changed_after_signing_is_refused(signed, clients):
+    response = signed.session.post(
+        signed.url(clients.v2()),
+        json=BODY,
+        auth=probes.Signed(
+            signed.credentials, after=probes.set_header("Content-Type", "application/json;charset=utf-8")
+        ),
+    )
+    refused_then_reset(signed, response, "Content-Type changed after signing", "huawei.auth.signature", clients.v2())
+
+
+@pytest.mark.rule("huawei.auth.signing-rules")
+def test_a_signature_without_the_trailing_slash_is_refused(signed, clients):
+    response = signed.session.post(
+        signed.url(clients.v2()), json=BODY, auth=probes.Signed(signed.credentials, trailing_slash=False)
+    )
+    refused_then_reset(
+        signed, response, "a canonical URI without its trailing '/'", "huawei.auth.signing-rules", clients.v2()
+    )
+
+
+@pytest.mark.rule("huawei.auth.signing-rules")
+def test_x_sdk_date_must_be_signed(signed, clients):
+    response = signed.session.post(
+        signed.url(clients.v2()),
+        json=BODY,
+        auth=probes.Signed(signed.credentials, signed_headers=lambda names: [n for n in names if n != "x-sdk-date"]),
+    )
+    refused_then_reset(
+        signed, response, "X-Sdk-Date left out of SignedHeaders", "huawei.auth.signing-rules", clients.v2()
+    )
+
+
+@pytest.mark.rule("huawei.auth.signing-rules")
+def test_the_raw_body_bytes_are_what_is_signed(signed, clients):
+    """JSON as a hand-written client sends it (spaces, line breaks, escapes): hashed as sent, accepted."""
+    text = '{\n  "language" : "\\u0065n",\n  "image" : "' + probes.encode(SAMPLE) + '",\n  "limit":5 }'
+    response = signed.session.post(
+        signed.url(clients.v2()),
+        data=text.encode(),
+        headers={"Content-Type": "application/json"},
+        auth=probes.Signed(signed.credentials),
+    )
+    assert response.status_code == 200, f"{response.status_code} {response.text[:200]}"
+    signed.validate(response)
+
+
+@pytest.mark.rule("huawei.auth.signing-rules")
+def test_an_unsigned_payload_is_accepted(signed, clients):
+    response = signed.session.post(
+        signed.url(clients.v2()),
+        json=BODY,
+        auth=probes.Signed(signed.credentials, before=probes.set_header("X-Sdk-Content-Sha256", "UNSIGNED-PAYLOAD")),
+    )
+    assert response.status_code == 200, f"{response.status_code} {response.text[:200]}"
+    signed.validate(response)
+
+
+@pytest.mark.rule("huawei.auth.clock-skew")
+@pytest.mark.parametrize(("minutes", "accepted"), [(14, True), (-14, True), (16, False), (-16, False)])
+def test_x_sdk_date_must_be_within_15_minutes(signed, clients, minutes, accepted):
+    response = signed.session.post(
+        signed.url(clients.v2()),
+        json=BODY,
+        auth=probes.Signed(signed.credentials, sdk_date=probes.minutes_ago(minutes)),
+    )
+    when = f"X-Sdk-Date {abs(minutes)} minutes {'ago' if minutes > 0 else 'ahead'}"
+    if accepted:
+        assert response.status_code == 200, f"{when}: {response.status_code} {response.text[:200]}"
+        signed.validate(response)
+    else:
+        refused_then_reset(signed, response, when, "huawei.auth.clock-skew", clients.v2())
+
+
+@pytest.mark.rule("huawei.auth.lockout")
+def test_five_bad_signatures_lock_the_access_key(lockout, clients):
+    path = clients.v2()
+    first = lockout.post(path, json=BODY)
+    if first.status_code == 401 and "limit" in first.text:
+        pytest.skip("the spare AK is still locked from an earlier run (five minutes)")
+    assert first.status_code == 200, f"the spare AK does not work: {first.status_code} {first.text[:200]}"
+    wrong = {**lockout.credentials, "sk": lockout.credentials["sk"] + "x"}
+    for attempt in range(5):
+        response = lockout.post(path, json=BODY, auth=wrong)
+        refused_401(lockout, response, f"bad signature {attempt + 1}", rule="huawei.auth.signature")
+    locked = lockout.post(path, json=BODY)
+    refused_401(lockout, locked, "a correct signature right after five bad ones", rule="huawei.auth.lockout")
+
+
+# -- projects -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.rule("huawei.auth.project")
+@pytest.mark.parametrize("mode", ["signed", "token"])
+def test_another_project_is_refused(request, clients, mode):
+    api = request.getfixturevalue("signed" if mode == "signed" else "token_api")
+    other = ("0" * 31 + "1") if clients.project_id != "0" * 31 + "1" else "f" * 32
+    response = api.post(clients.v2(other), json=BODY)
+    violated("huawei.auth.enforced", response.status_code != 200, f"another project's path answered 200 ({mode})")
+    assert response.status_code == 400, f"{mode}: {response.status_code} {response.text[:200]}"
+    assert code(response) == "ModelArts.4203", f"{mode}: {code(response)!r}"
+    api.validate(response)
+
+
+@pytest.mark.rule("huawei.auth.project")
+def test_a_domain_scoped_token_is_refused(api, clients):
+    issued = clients.issued
+    if issued is None:
+        pytest.skip("no IAM user for this target")
+    credentials = clients.base.credentials
+    body = {
+        "auth": {
+            "identity": {
+                "methods": ["password"],
+                "password": {
+                    "user": {
+                        "name": credentials["iam_user"],
+                        "password": credentials["iam_password"],
+                        "domain": {"name": credentials["iam_domain"]},
+                    }
+                },
+            },
+            "scope": {"domain": {"name": credentials["iam_domain"]}},
+        }
+    }
+    granted = api.post("/v3/auth/tokens", json=body, auth="none")
+    assert granted.status_code == 201, f"a domain-scoped token was not issued: {granted.status_code}"
+    api.validate(granted)
+    domain_token = granted.headers["X-Subject-Token"]
+    REDACTOR.add_secret(domain_token)
+    response = api.post(clients.v2(), json=BODY, auth={"token": domain_token})
+    assert response.status_code == 400, f"{response.status_code} {response.text[:200]}"
+    assert code(response) == "ModelArts.0212", code(response)
+    api.validate(response)
