@@ -1,0 +1,101 @@
+"""A loopback receiver for webhook calls.
+
+APIs that call back (identifAI's `webhook_url`) are tested by giving them a
+URL on this machine and looking at what arrives. Each test asks for its own
+URL (a fresh path), so deliveries never mix; `wait` polls until the expected
+number of calls has arrived or the timeout passes. Only targets that can
+reach loopback (the emulator) can call it; a live vendor cannot.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+MAX_BODY = 16 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One call, as received."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    received_at: float
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class WebhookReceiver:
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self._calls: dict[str, list[Delivery]] = {}
+        self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _receive(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(min(length, MAX_BODY)) if length else b""
+                receiver._record(Delivery(self.command, self.path, dict(self.headers.items()), body, time.monotonic()))
+                self.send_response(204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            do_POST = _receive
+            do_PUT = _receive
+            do_GET = _receive
+
+            def log_message(self, format: str, *args: object) -> None:
+                return
+
+        self._server = ThreadingHTTPServer((host, 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="imgconf-webhooks", daemon=True)
+        self._thread.start()
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def url(self) -> str:
+        """A fresh URL: whatever is delivered to it belongs to the caller alone."""
+        path = f"/hooks/{secrets.token_hex(8)}"
+        with self._lock:
+            self._calls[path] = []
+        return self.base_url + path
+
+    def _record(self, delivery: Delivery) -> None:
+        with self._arrived:
+            self._calls.setdefault(delivery.path, []).append(delivery)
+            self._arrived.notify_all()
+
+    def calls(self, url: str) -> list[Delivery]:
+        path = url.removeprefix(self.base_url)
+        with self._lock:
+            return list(self._calls.get(path, []))
+
+    def wait(self, url: str, count: int = 1, timeout: float = 10.0) -> list[Delivery]:
+        """The calls to `url` once `count` have arrived, or whatever arrived within `timeout` seconds."""
+        path = url.removeprefix(self.base_url)
+        deadline = time.monotonic() + timeout
+        with self._arrived:
+            while len(self._calls.get(path, [])) < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._arrived.wait(remaining)
+            return list(self._calls.get(path, []))
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()

@@ -1,0 +1,102 @@
+"""Schemathesis over every operation, then a stateful phase that follows the spec's links (submit, then poll).
+
+Uploads carry real media (images of every accepted format, a Motion-JPEG AVI, a WAV clip), and half the
+valid URL submissions carry a URL that really leads to a file. Operations that change a live account
+(overrides, partner users) are left out unless the target allows mutations. Against live and staging
+targets each operation is tried once: every request counts against the documented rate limits.
+"""
+
+from typing import Any
+
+import schemathesis
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
+
+from imgconf import specs
+from imgconf.testing import contract, strategies
+from imgconf.testing.checks import checks_for
+from imgconf.testing.session import SuiteSession
+from imgconf.vendors import identifai
+
+SESSION = SuiteSession.current()
+LOCAL = SESSION.options.target.local
+
+for media_type, fmt in (("image/gif", "gif"), ("image/webp", "webp"), ("image/tiff", "tiff")):
+    schemathesis.openapi.media_type(media_type, strategies.image_bytes((fmt,), max_side=48))
+schemathesis.openapi.media_type("video/x-msvideo", st.integers(0, 2**16).map(identifai.sample_avi))
+schemathesis.openapi.media_type("audio/wav", st.integers(0, 2**16).map(lambda seed: identifai.sample_wav(seed, 1.0)))
+
+schema = contract.schema("identifai", "identifai.yaml")
+
+
+def _stateful_schema() -> Any:
+    """The same spec and configuration with the stateful phase on: without it the state machine has no rules.
+
+    Its requests go through the run's session (see Workflow), so they keep the budget, pacing and recording.
+    """
+    config = contract.config_for("identifai")
+    config["phases"]["stateful"] = {"enabled": True}
+    path = str(specs.spec_path("identifai.yaml"))
+    return schemathesis.openapi.from_path(path, config=schemathesis.Config.from_dict(config))
+
+
+stateful = _stateful_schema()
+if not (LOCAL or SESSION.options.allow_mutations):
+    mutating = list(identifai.VENDOR.mutating_operations)
+    schema = schema.exclude(name=mutating)
+    stateful = stateful.exclude(name=mutating)
+
+URL_ENDPOINTS = {"/api/image_fromurl": "image", "/api/video_fromurl": "video", "/api/audio_fromurl": "audio"}
+
+
+def media_urls(api: Any, kind: str) -> st.SearchStrategy[str]:
+    """URLs the target can download a file of `kind` from: loopback for the emulator, public samples live."""
+    if kind == "image":
+        return api.image_urls()
+    if api.local:
+        make = identifai.sample_avi if kind == "video" else (lambda seed: identifai.sample_wav(seed, 1.0))
+        return st.integers(0, 2**16).map(lambda seed: api.publish(make(seed), "bin"))
+    return st.sampled_from(identifai.VENDOR.extra[f"{kind}_urls"])
+
+
+def flatmap_case(context: Any, case: Any) -> Any:
+    """Half the valid URL submissions carry a URL that really leads to a file of the right kind."""
+    positive = case.meta is not None and case.meta.generation.mode == GenerationMode.POSITIVE
+    kind = URL_ENDPOINTS.get(case.operation.path)
+    if kind is None or not positive or not isinstance(case.body, dict):
+        return st.just(case)
+    api = SESSION.client("identifai")
+
+    def with_url(url: str) -> Any:
+        case.body = {**case.body, "file_url": url}
+        return case
+
+    return st.one_of(st.just(case), media_urls(api, kind).map(with_url))
+
+
+schema.hook(flatmap_case)
+stateful.hook(flatmap_case)
+
+
+@schema.parametrize()
+@contract.settings(**({} if LOCAL else {"max_examples": 1}))
+def test_contract(case, api):
+    api.call_and_validate(case)
+
+
+class Workflow(stateful.as_state_machine()):  # type: ignore[misc]
+    """Submit, then poll and list what was submitted (the links), through the run's guarded session."""
+
+    def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+        api = SESSION.client("identifai")
+        api.vendor.auth.apply_to_case(case, api.credentials)
+        # JSON answers, so the links can read the identifier out of the body.
+        headers = {**(case.headers or {}), "Accept": "application/json"}
+        return {"base_url": api.target.url_for("identifai.yaml"), "session": api.session, "headers": headers}
+
+    def validate_response(self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any) -> None:
+        super().validate_response(response, case, additional_checks=checks_for("identifai"), **kwargs)
+
+
+TestStateful = Workflow.TestCase
+TestStateful.settings = contract.settings(max_examples=8 if LOCAL else 1, stateful_step_count=6 if LOCAL else 3)
