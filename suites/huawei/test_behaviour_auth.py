@@ -32,10 +32,11 @@ def tagging_paths(clients):
 
 
 def refused_401(api, response, what, rule="huawei.auth.enforced"):
+    """Refused, then held to the spec (error body, code with its status), then the exact 401 APIG.0301."""
     violated(rule, response.status_code not in range(200, 300), f"{what} answered {response.status_code}")
+    api.validate(response)
     assert response.status_code == 401, f"{what}: expected 401, got {response.status_code} {response.text[:200]}"
     assert code(response) == "APIG.0301", f"{what}: error_code {code(response)!r}, not APIG.0301"
-    api.validate(response)
 
 
 def refused_then_reset(api, response, what, rule, path):
@@ -219,9 +220,9 @@ def test_another_project_is_refused(request, clients, mode):
     other = ("0" * 31 + "1") if clients.project_id != "0" * 31 + "1" else "f" * 32
     response = api.post(clients.v2(other), json=BODY)
     violated("huawei.auth.enforced", response.status_code != 200, f"another project's path answered 200 ({mode})")
+    api.validate(response)
     assert response.status_code == 400, f"{mode}: {response.status_code} {response.text[:200]}"
     assert code(response) == "ModelArts.4203", f"{mode}: {code(response)!r}"
-    api.validate(response)
 
 
 @pytest.mark.rule("huawei.auth.project")
@@ -251,6 +252,6 @@ def test_a_domain_scoped_token_is_refused(api, clients):
     domain_token = granted.headers["X-Subject-Token"]
     REDACTOR.add_secret(domain_token)
     response = api.post(clients.v2(), json=BODY, auth={"token": domain_token})
+    api.validate(response)
     assert response.status_code == 400, f"{response.status_code} {response.text[:200]}"
     assert code(response) == "ModelArts.0212", code(response)
-    api.validate(response)

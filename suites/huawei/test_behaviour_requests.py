@@ -26,11 +26,11 @@ def paths(clients):
 
 def refused(api, response, status, expected, what):
     violated("huawei.request.validation", response.status_code != 200, f"{what} was accepted")
+    api.validate(response)
     assert response.status_code == status, (
         f"{what}: expected {status}, got {response.status_code} {response.text[:200]}"
     )
     assert code(response) == expected, f"{what}: error_code {code(response)!r}, expected {expected}"
-    api.validate(response)
 
 
 # -- the body -----------------------------------------------------------------------------------------
@@ -163,8 +163,8 @@ def test_image_sides_are_bounded(api, clients, width, height, accepted):
 def test_a_narrow_side_of_exactly_15_is_either_answer(api, clients):
     """The seed says 'greater than 15', the SDK text '>= 15' (x-errata huawei-min-side)."""
     response = api.post(clients.v2(), json=probes.image_body(images.render(15, 100, 9, "png")))
-    assert response.status_code == 200 or code(response) == "AIS.0504", f"{response.status_code} {response.text[:200]}"
     api.validate(response)
+    assert response.status_code == 200 or code(response) == "AIS.0504", f"{response.status_code} {response.text[:200]}"
 
 
 @pytest.mark.rule("huawei.request.image-size")
@@ -182,8 +182,8 @@ def test_generated_non_images_are_refused(api, clients, data):
     if response is None:
         return  # an empty image string is "neither image nor url", tested above
     violated("huawei.request.validation", response.status_code == 400, f"{data[:8]!r}... got {response.status_code}")
-    assert code(response) in ("AIS.0502", "AIS.0503", "AIS.0504"), f"{data[:8]!r}...: {code(response)!r}"
     api.validate(response)
+    assert code(response) in ("AIS.0502", "AIS.0503", "AIS.0504"), f"{data[:8]!r}...: {code(response)!r}"
 
 
 # -- URLs -----------------------------------------------------------------------------------------------
