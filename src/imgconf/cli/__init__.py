@@ -11,7 +11,7 @@ import sys
 import click
 
 from imgconf import __version__
-from imgconf.cli import drift, emulator, run
+from imgconf.cli import drift, emulator, history, run, selftest
 from imgconf.errors import ExitCode, ImgconfError
 from imgconf.redact import REDACTOR, install_logging_filter
 
@@ -25,6 +25,10 @@ def cli() -> None:
 cli.add_command(run.command)
 cli.add_command(emulator.group)
 cli.add_command(drift.group)
+cli.add_command(history.history_command)
+cli.add_command(history.diff_command)
+cli.add_command(history.validate_command)
+cli.add_command(selftest.command)
 
 
 def fail(message: str, code: int) -> int:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from imgconf import emulator
+from imgconf.cli import output
 
 
 @click.group("drift")
@@ -30,4 +30,4 @@ def list_command(vendors: tuple[str, ...], as_json: bool) -> None:
         table.add_column(column, overflow="fold")
     for drift in drifts:
         table.add_row(drift.name, str(drift.category), drift.imitates, "\n".join(drift.breaks))
-    Console(width=160).print(table)
+    output.console().print(table)

@@ -8,9 +8,12 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from imgconf.cli import output
+from imgconf.errors import ExitCode
 from imgconf.report.model import Run
 from imgconf.runner import run as runner
 from imgconf.testing.plugin import parse_emulator_options
@@ -40,7 +43,7 @@ VERDICT_STYLE = {
     default="reports",
     show_default=True,
     type=click.Path(path_type=Path),
-    help="Directory for reports/<run-id>/.",
+    help="Directory for reports/<run-id>/ and the run history.",
 )
 @click.option(
     "--drift",
@@ -65,6 +68,31 @@ VERDICT_STYLE = {
     type=click.Path(path_type=Path),
     help="The git-ignored imgconf.toml with live credentials (default ./imgconf.toml).",
 )
+@click.option("--record", is_flag=True, help="Write the exchanges to a redacted VCR.py cassette (live/URL targets).")
+@click.option(
+    "--replay",
+    default=None,
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    metavar="CASSETTE",
+    help="Re-run offline, every answer taken from a recorded cassette.",
+)
+@click.option(
+    "--fail-on",
+    "fail_on",
+    default="any",
+    show_default=True,
+    type=click.Choice(["any", "new"]),
+    help="Exit 1 on any finding, or only on findings new since the previous run on this target.",
+)
+@click.option(
+    "--history",
+    "history_path",
+    default=None,
+    type=click.Path(path_type=Path),
+    help="SQLite history file (default <out>/history.sqlite).",
+)
+@click.option("--no-history", is_flag=True, help="Neither read nor record run history.")
+@click.option("--dry-run", is_flag=True, help="Show what would be sent, to where, with which limits; send nothing.")
 @click.option("-q", "--quiet", is_flag=True, help="Only the verdict line and the report path.")
 def command(
     target: str | None,
@@ -77,11 +105,17 @@ def command(
     allow_mutations: bool,
     emulator_options: tuple[str, ...],
     config_path: Path | None,
+    record: bool,
+    replay: Path | None,
+    fail_on: str,
+    history_path: Path | None,
+    no_history: bool,
+    dry_run: bool,
     quiet: bool,
 ) -> int:
     """Run the conformance suites and write report.json, junit.xml, summary.md and report.html.
 
-    Exit code: 0 conformant, 1 non-conformant, 2 usage error, 3 unreachable or budget exhausted.
+    Exit code: 0 conformant, 1 non-conformant, 2 usage error, 3 unreachable, retired or budget exhausted.
     """
     options = SuiteOptions.from_values(
         target=target,
@@ -95,8 +129,16 @@ def command(
         out=out,
         config_path=config_path,
         command="imgconf " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+        record=record,
+        replay=replay,
+        dry_run=dry_run,
     )
-    console = Console(highlight=False)
+    console = output.console()
+    if dry_run:
+        from imgconf.runner import plan
+
+        plan.show(options, console)
+        return 0
     if not quiet:
         drift_note = f" · drift {', '.join(drifts)}" if drifts else ""
         console.print(
@@ -108,7 +150,7 @@ def command(
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
-        console=Console(stderr=True),
+        console=output.console(stderr=True),
         transient=True,
         disable=quiet,
     ) as progress:
@@ -118,13 +160,24 @@ def command(
             label = nodeid.split("::")[-1][:48] if done else "running"
             progress.update(task, completed=done, total=total, description=label)
 
-        result = runner.execute(options, on_progress, extra_args=[f"--hypothesis-seed={options.seed}"])
-    directory = runner.write(result, out)
-    show(console, result, directory, quiet)
-    return result.exit_code
+        result, artifacts = runner.execute(options, on_progress, extra_args=[f"--hypothesis-seed={options.seed}"])
+    published = runner.publish(
+        result,
+        out,
+        artifacts=artifacts,
+        fail_on=fail_on,
+        history_path=None if no_history else (history_path or out / "history.sqlite"),
+    )
+    show(console, result, published, quiet)
+    if published.history_error:
+        click.echo(f"imgconf: {published.history_error}", err=True)
+        return int(ExitCode.USAGE)
+    return published.exit_code
 
 
-def show(console: Console, run: Run, directory: Path, quiet: bool) -> None:
+def show(console: Console, run: Run, published: runner.Published, quiet: bool) -> None:
+    directory = published.directory
+    diff = published.report.get("diff")
     style = VERDICT_STYLE.get(run.verdict, "")
     if not quiet:
         table = Table(show_edge=False, header_style="bold")
@@ -156,9 +209,16 @@ def show(console: Console, run: Run, directory: Path, quiet: bool) -> None:
             console.print(f"  … and {len(run.findings) - 20} more in the report")
         for vendor in run.vendors:
             if vendor.note:
-                console.print(f"  [yellow]{vendor.id}[/]: {vendor.note}", overflow="fold")
+                console.print(f"  [yellow]{vendor.id}[/]: {escape(vendor.note)}", overflow="fold")
+        for note in run.notes:
+            console.print(f"  {escape(note)}", overflow="fold")
+    if diff and diff["previous_run"]:
+        console.print(
+            f"since {diff['previous_run']}: {len(diff['new'])} new, {len(diff['fixed'])} fixed, "
+            f"{len(diff['persisting'])} persisting"
+        )
     console.print(
         f"[{style}]{run.verdict}[/] · {len(run.findings)} findings · {run.requests} requests · "
-        f"{run.duration_s:.1f} s · exit {run.exit_code}"
+        f"{run.duration_s:.1f} s · exit {published.exit_code}"
     )
     console.print(f"report: {directory / 'report.html'}")

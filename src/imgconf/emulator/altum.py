@@ -27,6 +27,7 @@ from starlette.routing import Route
 from imgconf import images
 from imgconf.emulator.common import (
     BodyTooLarge,
+    Disturbances,
     DownloadFailed,
     SlowEveryNth,
     UrlFetcher,
@@ -313,4 +314,7 @@ def create_app(config: EmulatorConfig | None = None) -> SlowEveryNth:
             Route("/{path:path}", emulator.unknown_route, methods=ALL_METHODS),
         ]
     )
-    return SlowEveryNth(app, config, "altum.latency")
+    disturbed = Disturbances(
+        app, config, throttled={"message": "Too Many Requests"}, failing={"message": "Internal server error"}
+    )
+    return SlowEveryNth(disturbed, config, "altum.latency")

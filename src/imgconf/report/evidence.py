@@ -13,12 +13,14 @@ import email.policy
 import hashlib
 import json
 import shlex
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from imgconf.redact import REDACTED, REDACTOR, is_sensitive_name
 from imgconf.report.model import Evidence
-from imgconf.testing.transport import Exchange
+
+if TYPE_CHECKING:
+    from imgconf.testing.transport import Exchange
 
 TEXT_LIMIT = 4000
 _SKIP_IN_CURL = {"content-length", "accept-encoding", "connection", "user-agent", "accept", "host"}

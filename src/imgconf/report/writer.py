@@ -20,7 +20,6 @@ from imgconf import paths
 from imgconf.errors import ImgconfError
 from imgconf.redact import REDACTOR
 from imgconf.report import html, junit, markdown
-from imgconf.report.model import Run
 
 
 @cache
@@ -51,30 +50,14 @@ def render_all(report: dict[str, Any], trend: dict[str, list[dict[str, Any]]] | 
     }
 
 
-def write(
-    run: Run,
-    out_dir: Path,
-    *,
-    extra: dict[str, Any] | None = None,
-    trend: dict[str, list[dict[str, Any]]] | None = None,
-) -> Path:
-    report = run.asdict()
-    if extra:
-        report.update(extra)
-    return write_report(
-        report,
-        out_dir,
-        files={name: data for finding in run.findings for name, data in finding.evidence.files.items()},
-        trend=trend,
-    )
-
-
 def write_report(
     report: dict[str, Any],
     out_dir: Path,
     files: dict[str, bytes] | None = None,
     trend: dict[str, list[dict[str, Any]]] | None = None,
+    extra_files: dict[str, bytes] | None = None,
 ) -> Path:
+    """Write report.json and its renderings, plus evidence files and extras (the cassette), atomically."""
     validate(report)
     out_dir.mkdir(parents=True, exist_ok=True)
     final = out_dir / report["run_id"]
@@ -90,6 +73,8 @@ def write_report(
             (staging / "evidence").mkdir()
             for name, data in files.items():
                 (staging / "evidence" / name).write_bytes(REDACTOR.bytes(data))
+        for name, data in (extra_files or {}).items():
+            (staging / name).write_bytes(REDACTOR.bytes(data))
         os.replace(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

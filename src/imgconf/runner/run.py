@@ -18,8 +18,9 @@ import pytest
 
 from imgconf import paths
 from imgconf import vendors as registry
-from imgconf.errors import ImgconfError, UsageError
+from imgconf.errors import ExitCode, ImgconfError, UsageError
 from imgconf.report import writer
+from imgconf.report.history import History, HistoryError, diff, target_key
 from imgconf.report.model import Run
 from imgconf.runner import targets
 from imgconf.testing.session import SuiteOptions
@@ -37,6 +38,7 @@ class RunnerPlugin:
     total: int = 0
     done: int = 0
     collection_errors: list[str] = field(default_factory=list)
+    artifacts: dict[str, bytes] = field(default_factory=dict)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.total = len(session.items)
@@ -54,7 +56,10 @@ class RunnerPlugin:
             self.on_progress(nodeid, self.done, self.total)
 
     def finished(self, run: Run) -> None:
+        from imgconf.testing.session import SuiteSession
+
         self.run = run
+        self.artifacts = SuiteSession.current().artifacts()
 
 
 def preflight(options: SuiteOptions) -> None:
@@ -62,11 +67,11 @@ def preflight(options: SuiteOptions) -> None:
     selected = registry.select(options.vendors)
     for vendor in selected:
         _ = vendor.specs  # loads and validates every spec of the vendor
-    if not options.target.local:
+    if options.target.kind in ("live", "url"):
         config = targets.load_config(options.config_path)
         for vendor in selected:
             targets.live_credentials(vendor, config)
-    if options.drifts and not options.target.local:
+    if options.drifts and not options.target.local and options.target.kind != "replay":
         raise UsageError("drift profiles change the emulator; use them with --target emulator or emulator-http")
 
 
@@ -99,8 +104,71 @@ def execute(
         raise ImgconfError(f"the suites did not run (pytest exit {int(code)}): {tail[:500]}")
     if not plugin.run.tests:
         raise ImgconfError("no test ran: check --vendor and the suites folder")
-    return plugin.run
+    return plugin.run, plugin.artifacts
 
 
-def write(run: Run, out_dir: Path) -> Path:
-    return writer.write(run, out_dir)
+@dataclass
+class Published:
+    directory: Path
+    exit_code: int
+    report: dict[str, Any]
+    history_error: str | None = None
+
+
+def publish(
+    run: Run,
+    out_dir: Path,
+    *,
+    artifacts: dict[str, bytes] | None = None,
+    history_path: Path | None = None,
+    fail_on: str = "any",
+) -> Published:
+    """Diff against history, decide the exit code, write the report, then record the run in history.
+
+    History problems never cost the report: it is written first, and the error comes back as one line.
+    """
+    report = run.asdict()
+    history = History(history_path) if history_path is not None else None
+    problem: str | None = None
+    trend = None
+    if history is not None:
+        try:
+            previous = history.previous(report)
+            report["diff"] = diff(history, report, previous)
+            _mark_findings(report)
+            trend = history.trend(target_key(report))
+        except HistoryError as exc:
+            problem = exc.message
+    if trend is not None:
+        for vendor in report["vendors"]:
+            trend.setdefault(vendor["id"], []).append(
+                {
+                    "run_id": report["run_id"],
+                    "at": report["started_at"],
+                    "score": vendor["score"],
+                    "verdict": vendor["verdict"],
+                    "findings": vendor["findings"],
+                }
+            )
+    if fail_on == "new" and report["verdict"] == "non-conformant":
+        has_new = not report.get("diff") or bool(report["diff"]["new"])
+        if not has_new:
+            report["exit_code"] = int(ExitCode.CONFORMANT)
+            report["notes"].append("--fail-on new: every finding was already present in the previous run")
+    files = {name: data for finding in run.findings for name, data in finding.evidence.files.items()}
+    directory = writer.write_report(report, out_dir, files, trend=trend, extra_files=artifacts)
+    if history is not None and problem is None:
+        try:
+            history.record(report, directory)
+        except HistoryError as exc:
+            problem = exc.message
+    return Published(directory, report["exit_code"], report, problem)
+
+
+def _mark_findings(report: dict[str, Any]) -> None:
+    diff_ = report["diff"]
+    new = {item["fingerprint"] for item in diff_["new"]}
+    first = {item["fingerprint"]: item["first_seen"] for item in diff_["new"] + diff_["persisting"]}
+    for finding in report["findings"]:
+        finding["status"] = "new" if finding["fingerprint"] in new else "persisting"
+        finding["first_seen"] = first.get(finding["fingerprint"])

@@ -40,14 +40,17 @@ CONFIG_FILE = "imgconf.toml"
 
 @dataclass(frozen=True)
 class TargetSpec:
-    kind: str  # emulator | emulator-http | live | url
+    kind: str  # emulator | emulator-http | live | url | replay
     urls: Mapping[str, str] = field(default_factory=dict)  # vendor id or "*" -> base URL
+    cassette: Path | None = None  # replay only
 
     @property
     def local(self) -> bool:
         return self.kind in EMULATOR_KINDS
 
     def describe(self) -> str:
+        if self.kind == "replay":
+            return f"replay of {self.cassette}"
         if self.kind == "url":
             return ", ".join(f"{vendor}={url}" if vendor != "*" else url for vendor, url in self.urls.items())
         return self.kind
@@ -110,6 +113,8 @@ class RunSettings:
     emulator_options: Mapping[str, Any] = field(default_factory=dict)
     allow_mutations: bool = False
     config_path: Path | None = None
+    record: bool = False
+    dry_run: bool = False
 
 
 def load_config(path: Path | None = None) -> dict[str, Any]:
@@ -180,7 +185,9 @@ def resolve(
     if settings.drifts and not spec.local:
         raise UsageError("drift profiles change the emulator; use them with --target emulator or emulator-http")
     with ExitStack() as stack:
-        if spec.kind == "emulator":
+        if settings.dry_run:
+            yield {vendor.id: _dry(vendor, spec, recorder) for vendor in vendors}
+        elif spec.kind == "emulator":
             yield {vendor.id: _in_process(vendor, settings, recorder) for vendor in vendors}
         elif spec.kind == "emulator-http":
             from imgconf.emulator import server
@@ -189,6 +196,8 @@ def resolve(
                 server.spawned([vendor.id for vendor in vendors], settings.drifts, settings.emulator_options)
             )
             yield {vendor.id: _spawned(vendor, urls[vendor.id], settings, recorder) for vendor in vendors}
+        elif spec.kind == "replay":
+            yield {vendor.id: _replayed(vendor, spec, recorder) for vendor in vendors}
         else:
             config = load_config(settings.config_path)
             yield {vendor.id: _remote(vendor, spec, settings, recorder, config) for vendor in vendors}
@@ -276,6 +285,7 @@ def _remote(
         pacer=Pacer(vendor.rate_limits) if vendor.rate_limits else None,
         allowed_hosts=frozenset(urlsplit(url).netloc.lower() for url in urls.values()),
         retry_429=DEFAULT_LIVE_RETRIES,
+        keyed=settings.record,
     )
     session = guarded_session(requests.adapters.HTTPAdapter(), guard)
     return VendorTarget(
@@ -287,4 +297,60 @@ def _remote(
         guard,
         live_image_urls(vendor, config),
         allow_mutations=settings.allow_mutations,
+    )
+
+
+def _replayed(vendor: Vendor, spec: TargetSpec, recorder: Recorder) -> VendorTarget:
+    """A recorded run, answered from its cassette: same suites, same seed, no network at all."""
+    from imgconf.runner import cassette
+
+    assert spec.cassette is not None
+    recorded = cassette.load(spec.cassette)
+    metadata = recorded.metadata
+    urls = dict(metadata.get("urls", {}).get(vendor.id) or {})
+    if not urls:
+        raise UsageError(f"the cassette {spec.cassette} holds no exchanges of {vendor.id}")
+    guard = Guard(
+        vendor.id,
+        recorder,
+        Budget({vendor.id: None}),
+        allowed_hosts=frozenset(urlsplit(url).netloc.lower() for url in urls.values()),
+        retry_429=DEFAULT_LIVE_RETRIES,
+        sleep=lambda seconds: None,  # the live run waited; the replay need not
+    )
+    session = guarded_session(cassette.ReplayAdapter(recorded.for_vendor(vendor.id)), guard)
+    credentials = {credential.name: f"replayed-{credential.name}-credential" for credential in vendor.credentials}
+    image_urls = tuple(metadata.get("image_urls", {}).get(vendor.id) or vendor.image_urls)
+    return VendorTarget(
+        vendor,
+        "replay",
+        urls,
+        credentials,
+        session,
+        guard,
+        image_urls,
+        allow_mutations=bool(metadata.get("allow_mutations", False)),
+    )
+
+
+class RefusingAdapter(requests.adapters.BaseAdapter):
+    """The transport of a dry run: any attempt to send is a bug, and says so."""
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        raise RuntimeError(f"dry run: refusing to send {request.method} {request.url}")
+
+    def close(self) -> None:
+        pass
+
+
+def _dry(vendor: Vendor, spec: TargetSpec, recorder: Recorder) -> VendorTarget:
+    if spec.kind in ("live", "url"):
+        base = spec.urls.get(vendor.id) or spec.urls.get("*")
+        urls = vendor.live_urls() if spec.kind == "live" else {name: base or "" for name in vendor.spec_files}
+    else:
+        urls = {name: f"http://{vendor.id}.emulator" for name in vendor.spec_files}
+    guard = Guard(vendor.id, recorder, Budget({vendor.id: 0}))
+    credentials = {credential.name: f"dry-run-{credential.name}" for credential in vendor.credentials}
+    return VendorTarget(
+        vendor, spec.kind, urls, credentials, guarded_session(RefusingAdapter(), guard), guard, vendor.image_urls
     )

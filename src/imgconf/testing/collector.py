@@ -11,15 +11,16 @@ assertion takes the `rule` marker of its test.
 from __future__ import annotations
 
 import platform
+import secrets
 import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import requests
 
-from imgconf import __version__, specs
+from imgconf import __version__, clock, specs
 from imgconf.errors import BudgetExhausted, ExitCode, TargetUnreachable
 from imgconf.redact import REDACTOR
 from imgconf.report import evidence
@@ -32,6 +33,9 @@ if TYPE_CHECKING:
     from imgconf.vendors.base import Vendor
 
 NETWORK_ERRORS = (requests.ConnectionError, requests.Timeout, TargetUnreachable)
+# A vendor whose answers are mostly 5xx is down, not non-conformant: at least this many, and this share.
+STORM_MIN = 5
+STORM_SHARE = 0.5
 
 
 def flatten(exc: BaseException) -> Iterator[BaseException]:
@@ -150,13 +154,13 @@ class Collector:
             rule_id: str
             if isinstance(error, CustomFailure) and isinstance(error.exception, RuleViolation):
                 rule_id = error.exception.rule
-                check = error.title
+                check = error.title.removeprefix("Custom check failed: ").strip("`")
                 message = error.exception.detail
             else:
                 rule_id = self._rule_for_failure(vendor, error, check)
                 message = error.message
             operation = error.operation
-            title = error.title
+            title = f"{check} failed" if isinstance(error, CustomFailure) else error.title
         elif isinstance(error, RuleViolation):
             rule_id, check, title, message = error.rule, "", "Rule violated", error.detail
             operation = None
@@ -236,7 +240,8 @@ class Collector:
             "drifts": sorted(name for names in options.drifts.values() for name in names),
         }
         return Run(
-            run_id=f"{started.strftime('%Y%m%dT%H%M%SZ')}-{options.target.kind}-{'-'.join(options.vendors)}",
+            run_id=f"{started.strftime('%Y%m%dT%H%M%SZ')}-{options.target.kind}-{'-'.join(options.vendors)}"
+            f"-{secrets.token_hex(2)}",
             started_at=started.isoformat(timespec="seconds"),
             finished_at=finished.isoformat(timespec="seconds"),
             duration_s=duration,
@@ -252,7 +257,12 @@ class Collector:
             tests=self.tests,
             requests=self.session.recorder.total,
             command=REDACTOR.text(options.command),
-            notes=[f"{vendor}: {reason}" for vendor, reason in self.budget_exhausted.items()],
+            notes=list(self.budget_exhausted.values())
+            + [
+                f"{vendor}: waited out {len(target.guard.waited)} × 429 ({sum(target.guard.waited):.1f} s of back-off)"
+                for vendor, target in (self.session._targets or {}).items()
+                if target.guard.waited
+            ],
         )
 
     def _urls(self) -> dict[str, str]:
@@ -281,12 +291,18 @@ class Collector:
                     }
                 )
         note = self.unreachable.get(vendor.id) or self.budget_exhausted.get(vendor.id)
+        recorder = self.session.recorder
+        sent, failing = recorder.per_vendor.get(vendor.id, 0), recorder.server_errors.get(vendor.id, 0)
+        storm = failing >= STORM_MIN and failing >= STORM_SHARE * sent
+        if storm:
+            self.unreachable.setdefault(vendor.id, f"the service is failing: {failing} of {sent} answers were 5xx")
+            note = self.unreachable[vendor.id]
         verdict = "conformant"
-        if own:
+        if own and not storm:
             verdict = "non-conformant"
         elif vendor.id in self.unreachable or vendor.id in self.budget_exhausted:
             verdict = "unreachable"
-            if vendor.retirement and date.today() >= vendor.retirement.offline and vendor.id in self.unreachable:
+            if vendor.retirement and clock.today() >= vendor.retirement.offline and vendor.id in self.unreachable:
                 verdict = "retired"
                 note = f"retired on {vendor.retirement.offline.isoformat()} ({vendor.retirement.source}); {note}"
         elif not tests or all(test.outcome == "skipped" for test in tests):

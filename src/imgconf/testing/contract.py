@@ -88,7 +88,10 @@ def config_for(vendor: str) -> dict[str, Any]:
     profile = session.options.profile
     run: dict[str, Any] = {
         "seed": session.options.seed,
-        "generation": {"database": "none", "max-examples": profile.max_examples},
+        "generation": {
+            "database": "none",
+            "max-examples": profile.max_examples if session.options.target.local else min(3, profile.max_examples),
+        },
         "phases": {
             "coverage": {"enabled": profile.coverage, "unexpected-methods": []},
             "stateful": {"enabled": False},
@@ -131,9 +134,10 @@ def schema(vendor: str, spec_file: str) -> Any:
 
 def settings(**overrides: Any) -> hypothesis.settings:
     """Hypothesis settings for a contract test: no example database, no deadline, the run's budget."""
-    profile = SuiteSession.current().options.profile
+    options = SuiteSession.current().options
     values: dict[str, Any] = {
-        "max_examples": profile.max_examples,
+        # A live vendor is metered: a few generated cases per operation, the budget goes to the behaviour rules.
+        "max_examples": options.profile.max_examples if options.target.local else min(3, options.profile.max_examples),
         "database": None,
         "deadline": None,
         "suppress_health_check": list(HealthCheck),
@@ -141,3 +145,9 @@ def settings(**overrides: Any) -> hypothesis.settings:
     }
     values.update(overrides)
     return hypothesis.settings(**values)
+
+
+@cache
+def plain_schema(spec_file: str) -> Any:
+    """A spec in schemathesis without a run around it: for validating recorded traffic (`imgconf validate`)."""
+    return schemathesis.openapi.from_path(str(specs.spec_path(spec_file)))

@@ -62,6 +62,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="VENDOR.KEY=JSON option for the emulator, e.g. identifai.rate_limits=false",
     )
     group.addoption("--imgconf-config", default=None, help="path of the git-ignored imgconf.toml")
+    group.addoption(
+        "--record",
+        action="store_true",
+        default=False,
+        help="write the exchanges to a redacted VCR.py cassette beside the report",
+    )
+    group.addoption("--replay", default=None, help="answer every request from this cassette (offline)")
 
 
 def parse_emulator_options(values: list[str]) -> dict[str, Any]:
@@ -96,6 +103,8 @@ def pytest_configure(config: pytest.Config) -> None:
                 out=Path(config.getoption("imgconf_out")) if config.getoption("imgconf_out") else None,
                 config_path=Path(config.getoption("imgconf_config")) if config.getoption("imgconf_config") else None,
                 command="pytest " + " ".join(config.invocation_params.args),
+                record=config.getoption("record"),
+                replay=Path(config.getoption("replay")) if config.getoption("replay") else None,
             )
     except ImgconfError as exc:
         raise pytest.UsageError(exc.message) from None
@@ -188,10 +197,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if runner is not None:
         runner.finished(run)
     elif suite.options.out is not None:
-        from imgconf.report import writer
+        from imgconf.runner.run import publish
 
-        directory = writer.write(run, suite.options.out)
-        session.config.stash[_REPORT_DIR] = directory
+        published = publish(
+            run, suite.options.out, artifacts=suite.artifacts(), history_path=suite.options.out / "history.sqlite"
+        )
+        session.config.stash[_REPORT_DIR] = published.directory
 
 
 _REPORT_DIR = pytest.StashKey[Path]()

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from imgconf.errors import ImgconfError, TargetUnreachable
+from imgconf.redact import REDACTOR
 from imgconf.runner import profiles, targets
 from imgconf.runner.profiles import Profile
 from imgconf.testing.transport import Recorder
@@ -37,6 +38,8 @@ class SuiteOptions:
     emulator_options: dict[str, Any] = field(default_factory=dict)
     config_path: Path | None = None
     command: str = ""
+    record: bool = False
+    dry_run: bool = False
 
     @classmethod
     def from_values(
@@ -47,13 +50,28 @@ class SuiteOptions:
         profile: str | None,
         seed: int | None,
         drifts: list[str] | None,
+        replay: Path | None = None,
         **rest: Any,
     ) -> SuiteOptions:
-        """Options from flags, falling back to IMGCONF_* environment variables, then defaults."""
+        """Options from flags, falling back to IMGCONF_* environment variables, then defaults.
+
+        A replay takes its vendors, profile and seed from the cassette, so it sends the recorded requests.
+        """
         from imgconf import vendors as registry
 
         target_value = target or os.environ.get("IMGCONF_TARGET") or "emulator"
         vendor_ids = vendors or [v for v in os.environ.get("IMGCONF_VENDORS", "").split(",") if v]
+        if replay is not None:
+            from imgconf.runner import cassette
+
+            if target:
+                raise ImgconfError("--replay answers from the cassette; it takes no --target")
+            if rest.get("record"):
+                raise ImgconfError("--record and --replay exclude each other")
+            metadata = cassette.load(replay).metadata
+            vendor_ids = vendor_ids or list(metadata.get("vendors", []))
+            profile = profile or metadata.get("profile")
+            seed = seed if seed is not None else metadata.get("seed")
         selected = [vendor.id for vendor in registry.select(vendor_ids)]
         drift_names = drifts or [d for d in os.environ.get("IMGCONF_DRIFT", "").split(",") if d]
         grouped: dict[str, frozenset[str]] = {}
@@ -62,8 +80,11 @@ class SuiteOptions:
 
             grouped = emulator.resolve_drifts(drift_names)
         seed_value = seed if seed is not None else int(os.environ.get("IMGCONF_SEED", "0") or 0)
+        spec = targets.TargetSpec("replay", cassette=replay) if replay is not None else targets.parse(target_value)
+        if rest.get("record") and spec.local:
+            raise ImgconfError("--record is for live and URL targets; emulator runs are reproduced by their seed")
         return cls(
-            target=targets.parse(target_value),
+            target=spec,
             vendors=selected,
             profile=profiles.get(profile or os.environ.get("IMGCONF_PROFILE") or "smoke"),
             seed=seed_value,
@@ -86,6 +107,12 @@ class SuiteSession:
         self._failure: ImgconfError | None = None
         self._image_server: ImageServer | None = None
         self._reachable: dict[str, str | None] = {}
+        self.cassette = None
+        if options.record:
+            from imgconf.runner.cassette import CassetteRecorder
+
+            self.cassette = CassetteRecorder()
+            self.recorder.listeners.append(self.cassette)
 
     # -- the current session --------------------------------------------------------------------
 
@@ -114,6 +141,8 @@ class SuiteSession:
             emulator_options=self.options.emulator_options,
             allow_mutations=self.options.allow_mutations,
             config_path=self.options.config_path,
+            record=self.options.record,
+            dry_run=self.options.dry_run,
         )
 
     def targets(self) -> dict[str, targets.VendorTarget]:
@@ -136,7 +165,7 @@ class SuiteSession:
 
     def target(self, vendor: str) -> targets.VendorTarget:
         resolved = self.targets()[vendor]
-        if not resolved.local:
+        if resolved.kind in ("live", "url"):
             if vendor not in self._reachable:
                 try:
                     for url in set(resolved.urls.values()):
@@ -147,6 +176,26 @@ class SuiteSession:
             if self._reachable[vendor] is not None:
                 raise TargetUnreachable(f"{vendor}: {self._reachable[vendor]}")
         return resolved
+
+    def artifacts(self) -> dict[str, bytes]:
+        """Files the run leaves beside its report: the redacted cassette when recording."""
+        if self.cassette is None:
+            return {}
+        resolved = self._targets or {}
+        metadata = {
+            "imgconf": {"format": 1},
+            "vendors": list(self.options.vendors),
+            "target": self.options.target.describe(),
+            "profile": self.options.profile.name,
+            "seed": self.options.seed,
+            "allow_mutations": self.options.allow_mutations,
+            "urls": {
+                vendor: {name: REDACTOR.url(url) for name, url in target.urls.items()}
+                for vendor, target in resolved.items()
+            },
+            "image_urls": {vendor: list(target.image_urls) for vendor, target in resolved.items()},
+        }
+        return {"cassette.yaml": REDACTOR.text(self.cassette.serialize(metadata)).encode()}
 
     def client(self, vendor: str) -> ApiClient:
         from imgconf.testing.client import ApiClient
@@ -160,3 +209,8 @@ class SuiteSession:
         if self._image_server is None:
             self._image_server = ImageServer()
         return self._image_server
+
+
+def sized(local: int, remote: int) -> int:
+    """How many of something a test may spend: `local` against the emulator, `remote` against a metered vendor."""
+    return local if SuiteSession.current().options.target.local else remote

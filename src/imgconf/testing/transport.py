@@ -62,6 +62,8 @@ class Exchange:
     started_at: float
     error: str | None = None
     test: str | None = None
+    reason: str | None = None
+    match_key: str | None = None  # set when the run is recorded (see runner/cassette.py)
 
     @property
     def path(self) -> str:
@@ -78,6 +80,7 @@ class Recorder:
         self._lock = threading.Lock()
         self._seq = 0
         self.per_vendor: dict[str, int] = defaultdict(int)
+        self.server_errors: dict[str, int] = defaultdict(int)
         self.current_test: str | None = None
         self.test_exchanges: list[Exchange] = []
         self.listeners: list[Listener] = []
@@ -99,6 +102,8 @@ class Recorder:
         exchange.test = self.current_test
         with self._lock:
             self.per_vendor[exchange.vendor] += 1
+            if exchange.status is not None and exchange.status >= 500:
+                self.server_errors[exchange.vendor] += 1
             self.test_exchanges.append(exchange)
         for listener in self.listeners:
             listener(exchange)
@@ -170,6 +175,8 @@ class Guard:
     allowed_hosts: frozenset[str] = frozenset()
     retry_429: int = 0
     max_backoff: float = 60.0
+    # Recording needs each request's replay key, computed from the whole body before it is clipped.
+    keyed: bool = False
     sleep: Callable[[float], None] = time.sleep
     waited: list[float] = field(default_factory=list)
 
@@ -214,6 +221,10 @@ class GuardedAdapter(requests.adapters.BaseAdapter):
             guard.recorder.record(_exchange(seq, guard.vendor, request, body, None, started, clock, error=exc))
             raise
         exchange = _exchange(seq, guard.vendor, request, body, response, started, clock)
+        if guard.keyed:
+            from imgconf.runner.cassette import match_key
+
+            exchange.match_key = match_key(exchange.method, exchange.url, exchange.request_headers, body)
         # requests' own `elapsed` also counts pacing waits and 429 back-off; this is the vendor's time alone.
         response.imgconf_elapsed = exchange.elapsed_ms / 1000  # type: ignore[attr-defined]
         guard.recorder.record(exchange)
@@ -259,6 +270,7 @@ def _exchange(
         elapsed_ms=(time.perf_counter() - clock) * 1000,
         started_at=started,
         error=REDACTOR.text(f"{type(error).__name__}: {error}") if error is not None else None,
+        reason=response.reason if response is not None else None,
     )
 
 

@@ -57,6 +57,11 @@ class AuthScheme:
         """Well-formed credentials the vendor has never issued."""
         return {name: _lookalike(value) for name, value in credentials.items()}
 
+    def schemathesis_config(self, credentials: Credentials, base_url: str) -> dict[str, dict[str, str]] | None:
+        """Static `headers`/`parameters` tables with which plain `st run` can authenticate (selftest baseline);
+        None when the scheme cannot be expressed that way."""
+        return None
+
 
 def _lookalike(value: str) -> str:
     """A random value with the shape of `value`, so that only its validity differs."""
@@ -81,6 +86,9 @@ class ApiKeyHeader(AuthScheme):
 
     def apply_to_case(self, case: Case, credentials: Credentials) -> None:
         case.headers = {**(case.headers or {}), self.header: credentials[self.credential]}
+
+    def schemathesis_config(self, credentials: Credentials, base_url: str) -> dict[str, dict[str, str]] | None:
+        return {"headers": {self.header: credentials[self.credential]}}
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,206 @@
+"""Record and replay: live exchanges as a redacted VCR.py cassette, and an adapter that answers from one.
+
+Recording writes vcrpy's own format (through vcrpy's serializer), so any VCR.py user can load the file;
+imgconf adds a `metadata` block (vendors, target, profile, seed) and, per request, an
+`X-Imgconf-Match` header: a hash of the request with secrets, signatures, dates and multipart
+boundaries taken out. Replay runs the same suites with the same seed, so they send the same requests;
+each is answered with the recorded response for its match key, in recorded order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from collections import defaultdict, deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import requests
+import requests.adapters
+import urllib3
+from vcr import serialize as vcr_serialize
+from vcr.request import Request as VcrRequest
+from vcr.serializers import yamlserializer
+
+from imgconf.errors import UsageError
+from imgconf.redact import REDACTED, REDACTOR, is_sensitive_name
+from imgconf.report import evidence
+
+MATCH_HEADER = "X-Imgconf-Match"
+VENDOR_HEADER = "X-Imgconf-Vendor"
+
+
+def match_key(method: str, url: str, headers: dict[str, str], body: bytes) -> str:
+    """What makes two requests 'the same request' for replay: never secrets, dates, signatures or boundaries."""
+    parts = urlsplit(url)
+    query = sorted(
+        (key, REDACTED if is_sensitive_name(key) else value)
+        for key, value in parse_qsl(parts.query, keep_blank_values=True)
+    )
+    lowered = {name.lower(): value for name, value in headers.items()}
+    content_type = lowered.get("content-type", "")
+    kind = content_type.split(";")[0].strip().lower()
+    shape: Any
+    if kind.startswith("multipart/") and body:
+        shape = [
+            [part["name"], part["filename"], part["content_type"], _part_digest(part)]
+            for part in evidence.parts(content_type, body)
+        ]
+    elif "json" in kind and body:
+        try:
+            shape = REDACTOR.data(_blank_sensitive(json.loads(body)))
+        except (ValueError, UnicodeDecodeError):
+            shape = hashlib.sha256(body).hexdigest()
+    elif kind == "application/x-www-form-urlencoded":
+        shape = sorted(
+            (key, REDACTED if is_sensitive_name(key) else value)
+            for key, value in parse_qsl(body.decode("latin-1"), keep_blank_values=True)
+        )
+    else:
+        shape = hashlib.sha256(body).hexdigest()
+    accept = lowered.get("accept", "*/*")
+    key = json.dumps([method.upper(), parts.path, query, kind, accept, shape], sort_keys=True, default=str)
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def _part_digest(part: dict[str, Any]) -> str:
+    if part["name"] and is_sensitive_name(part["name"]):
+        return REDACTED
+    return hashlib.sha256(part["bytes"]).hexdigest()
+
+
+def _blank_sensitive(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: REDACTED if is_sensitive_name(str(key)) else _blank_sensitive(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_blank_sensitive(item) for item in value]
+    return value
+
+
+class CassetteRecorder:
+    """A transport listener that keeps every exchange, redacted, for the cassette."""
+
+    def __init__(self) -> None:
+        self.requests: list[VcrRequest] = []
+        self.responses: list[dict[str, Any]] = []
+
+    def __call__(self, exchange: Any) -> None:
+        if exchange.status is None:
+            return  # a network error has no answer to replay
+        headers = {name: [value] for name, value in REDACTOR.headers(exchange.request_headers).items()}
+        headers[MATCH_HEADER] = [exchange.match_key]
+        headers[VENDOR_HEADER] = [exchange.vendor]
+        self.requests.append(
+            VcrRequest(exchange.method, REDACTOR.url(exchange.url), REDACTOR.bytes(exchange.request_body), headers)
+        )
+        self.responses.append(
+            {
+                "status": {"code": exchange.status, "message": exchange.reason or ""},
+                "headers": {name: [value] for name, value in REDACTOR.headers(exchange.response_headers).items()},
+                "body": {"string": REDACTOR.bytes(exchange.response_body)},
+            }
+        )
+
+    def serialize(self, metadata: dict[str, Any]) -> str:
+        return vcr_serialize.serialize(
+            {"requests": self.requests, "responses": self.responses, "metadata": metadata}, yamlserializer
+        )
+
+
+@dataclass
+class Cassette:
+    path: Path
+    requests: list[VcrRequest]
+    responses: list[dict[str, Any]]
+    metadata: dict[str, Any]
+
+    def for_vendor(self, vendor: str) -> list[tuple[VcrRequest, dict[str, Any]]]:
+        return [
+            (request, response)
+            for request, response in zip(self.requests, self.responses, strict=True)
+            if _header(request, VENDOR_HEADER) in (vendor, None)
+        ]
+
+
+def _header(request: VcrRequest, name: str) -> str | None:
+    """vcrpy keeps one value per header (its HeadersDict takes the last of a list)."""
+    value = request.headers.get(name)
+    if isinstance(value, list | tuple):
+        return value[-1] if value else None
+    return value
+
+
+def load(path: Path) -> Cassette:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read cassette {path}: {exc.strerror}") from None
+    try:
+        loaded = vcr_serialize.deserialize(text, yamlserializer)
+    except Exception as exc:
+        raise UsageError(f"{path} is not a VCR.py cassette: {' '.join(str(exc).split())[:200]}") from None
+    requests_, responses, *rest = loaded
+    metadata = rest[0] if rest else {}
+    return Cassette(path, list(requests_), list(responses), metadata or {})
+
+
+class ReplayMiss(requests.ConnectionError):
+    """The suites sent a request the cassette has no answer for."""
+
+
+class ReplayAdapter(requests.adapters.BaseAdapter):
+    def __init__(self, entries: list[tuple[VcrRequest, dict[str, Any]]]) -> None:
+        super().__init__()
+        self.queues: dict[str, deque[dict[str, Any]]] = defaultdict(deque)
+        for request, response in entries:
+            key = _header(request, MATCH_HEADER)
+            if key is None:  # a cassette recorded by another tool: compute the key from the request
+                body = request.body or b""
+                flat = {
+                    name: values[-1] if isinstance(values, list) else values for name, values in request.headers.items()
+                }
+                key = match_key(request.method, request.uri, flat, body if isinstance(body, bytes) else body.encode())
+            self.queues[key].append(response)
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        body = request.body or b""
+        body = body.encode() if isinstance(body, str) else bytes(body)
+        key = match_key(request.method or "GET", request.url or "", dict(request.headers), body)
+        queue = self.queues.get(key)
+        if not queue:
+            path = urlsplit(request.url or "").path
+            raise ReplayMiss(f"the cassette has no recorded answer for {request.method} {path}", request=request)
+        recorded = queue.popleft() if len(queue) > 1 else queue[0]
+        content = recorded["body"]["string"] or b""
+        headers = [(name, value) for name, values in recorded["headers"].items() for value in values]
+        return build_response(
+            request,
+            recorded["status"]["code"],
+            recorded["status"]["message"],
+            headers,
+            content.encode() if isinstance(content, str) else content,
+        )
+
+    def close(self) -> None:
+        pass
+
+
+def build_response(
+    request: requests.PreparedRequest, status: int, reason: str, headers: list[tuple[str, str]], content: bytes
+) -> requests.Response:
+    """A requests response with a real urllib3 body behind it, as schemathesis' checks expect."""
+    headers = [
+        (name, value) for name, value in headers if name.lower() not in ("content-encoding", "transfer-encoding")
+    ]
+    raw = urllib3.HTTPResponse(
+        body=io.BytesIO(content),
+        headers=headers,
+        status=status,
+        reason=reason,
+        preload_content=False,
+        decode_content=False,
+    )
+    return requests.adapters.HTTPAdapter().build_response(request, raw)

@@ -1,0 +1,138 @@
+"""`imgconf run --dry-run`: what a run would send, to where, under which limits; nothing is sent.
+
+The suites are collected (not run) against stand-in targets whose transport refuses to send, so the
+plan lists exactly the tests a real run would execute, and which would be skipped and why.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+from collections import defaultdict
+from typing import Any
+
+import pytest
+from rich.console import Console
+from rich.table import Table
+
+from imgconf import paths
+from imgconf import vendors as registry
+from imgconf.runner import targets
+from imgconf.testing.session import SuiteOptions
+
+
+class _Collector:
+    imgconf_runner = True
+
+    def __init__(self, options: SuiteOptions) -> None:
+        self.options = options
+        self.items: list[str] = []
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        self.items = [item.nodeid for item in session.items]
+
+    def finished(self, run: Any) -> None:
+        pass
+
+
+def collect(options: SuiteOptions) -> list[str]:
+    plugin = _Collector(options)
+    suites = paths.suites_dir()
+    args = [
+        *(str(suites / vendor) for vendor in options.vendors),
+        "--rootdir",
+        str(suites),
+        "-c",
+        str(suites / "pytest.ini"),
+        "-p",
+        "no:cacheprovider",
+        "--collect-only",
+        "-q",
+    ]
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        pytest.main(args, plugins=[plugin])
+    return plugin.items
+
+
+def _limits(vendor: registry.Vendor, options: SuiteOptions) -> dict[str, Any]:
+    remote = options.target.kind in ("live", "url")
+    budget = options.budget if options.budget is not None else (targets.DEFAULT_LIVE_BUDGET if remote else None)
+    return {
+        "budget": budget,
+        "rate limits": [f"{rate.requests}/{rate.seconds:g}s {','.join(rate.methods)}" for rate in vendor.rate_limits]
+        if remote
+        else [],
+        "429 retries": targets.DEFAULT_LIVE_RETRIES if remote else 0,
+        "mutating operations": ("run" if options.allow_mutations or not remote else "skipped")
+        if vendor.mutating_operations
+        else "none",
+    }
+
+
+def _where(vendor: registry.Vendor, options: SuiteOptions) -> dict[str, str]:
+    kind = options.target.kind
+    if kind == "emulator":
+        return {name: "in-process emulator" for name in vendor.spec_files}
+    if kind == "emulator-http":
+        return {name: "emulator spawned on a loopback port" for name in vendor.spec_files}
+    if kind == "live":
+        return vendor.live_urls()
+    if kind == "replay":
+        return {name: f"answers from {options.target.cassette}" for name in vendor.spec_files}
+    base = options.target.urls.get(vendor.id) or options.target.urls.get("*") or "(no URL given)"
+    return {name: base for name in vendor.spec_files}
+
+
+def show(options: SuiteOptions, console: Console) -> None:
+    selected = registry.select(options.vendors)
+    for vendor in selected:
+        _ = vendor.specs
+    nodeids = collect(options)
+    by_vendor: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for nodeid in nodeids:
+        parts = nodeid.split("/", 1)
+        if len(parts) == 2:
+            kind = parts[1].split("::")[0].removeprefix("test_").removesuffix(".py")
+            by_vendor[parts[0]][kind].append(nodeid.split("::", 1)[-1])
+    console.print(
+        f"[bold]dry run[/] · target {options.target.describe()} · profile {options.profile.name} "
+        f"({options.profile.max_examples} generated cases per operation) · seed {options.seed}"
+    )
+    console.print("nothing is sent\n")
+    for vendor in selected:
+        console.print(f"[bold]{vendor.title}[/] ({vendor.id})")
+        for spec_file, url in _where(vendor, options).items():
+            console.print(f"  {spec_file}: {url}")
+        if options.target.kind in ("live", "url"):
+            for credential in vendor.credentials:
+                state = (
+                    "set"
+                    if os.environ.get(credential.env)
+                    else ("optional, unset" if credential.optional else "[red]missing[/]")
+                )
+                console.print(f"  credential {credential.name} from ${credential.env}: {state}")
+        for name, value in _limits(vendor, options).items():
+            console.print(f"  {name}: {value if value not in (None, []) else 'none'}")
+        table = Table(show_edge=False, header_style="bold")
+        table.add_column("operation")
+        table.add_column("deprecated")
+        table.add_column("documented request examples sent")
+        for spec in vendor.specs:
+            for operation in spec.operations:
+                examples = [
+                    json.dumps(example.value)[:80]
+                    for example in spec.examples()
+                    if example.kind == "request" and example.operation == operation.label
+                ]
+                mutating = operation.label in vendor.mutating_operations
+                label = operation.label + (" (mutating)" if mutating else "")
+                table.add_row(label, "yes" if operation.deprecated else "", "\n".join(examples) or "-")
+        console.print(table)
+        tests = by_vendor.get(vendor.id, {})
+        console.print("  tests: " + ", ".join(f"{kind} {len(names)}" for kind, names in sorted(tests.items())))
+        for kind, names in sorted(tests.items()):
+            for name in names:
+                console.print(f"    {kind}: {name}", overflow="fold", markup=False)
+        console.print()

@@ -1,0 +1,342 @@
+"""`imgconf selftest`: the suite's own sensitivity, measured.
+
+Two questions, answered with ordinary runs of `imgconf run` in child processes:
+
+- false positives: against the faithful emulator, with N different seeds, every run must be conformant;
+- sensitivity: against every drift profile, every run must be non-conformant with at least one finding
+  whose rule is one the drift breaks (a finding elsewhere does not count as catching it).
+
+Beside each drift the same question is put to plain schemathesis (`st run`, its default checks only, on
+the same spec and the same drifted emulator over HTTP): a drift counts as caught by it when it reports a
+failure (code and operation) that it does not report against the faithful emulator with the same seed.
+That column is what our vendor-specific checks add, measured rather than claimed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from imgconf import __version__, emulator, specs
+from imgconf import vendors as registry
+from imgconf.emulator.drift import Drift
+from imgconf.runner import profiles
+
+RUN_TIMEOUT = 900
+
+
+@dataclass
+class RunOutcome:
+    code: int
+    report: dict[str, Any] | None
+    error: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class DriftResult:
+    drift: str
+    vendor: str
+    category: str
+    imitates: str
+    breaks: list[str]
+    seed: int
+    caught: bool
+    exit_code: int
+    rules_named: list[str]
+    caught_by: list[str]
+    requests_to_detection: int | None
+    requests: int
+    seconds: float
+    plain_schemathesis: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclass
+class SeedResult:
+    seed: int
+    conformant: bool
+    exit_code: int
+    false_positives: list[dict[str, Any]]
+    requests: int
+    seconds: float
+    error: str | None = None
+
+
+def _imgconf(args: list[str], out: Path) -> RunOutcome:
+    started = time.monotonic()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("IMGCONF_")}
+    if "IMGCONF_ROOT" in os.environ:
+        env["IMGCONF_ROOT"] = os.environ["IMGCONF_ROOT"]
+    command = [sys.executable, "-m", "imgconf", "run", *args, "--out", str(out), "--no-history", "-q"]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=RUN_TIMEOUT, env=env)
+    except subprocess.TimeoutExpired:
+        return RunOutcome(-1, None, f"timed out after {RUN_TIMEOUT} s", time.monotonic() - started)
+    seconds = time.monotonic() - started
+    latest = out / "LATEST"
+    if not latest.exists():
+        tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+        return RunOutcome(done.returncode, None, tail[0][:300], seconds)
+    report = json.loads((out / latest.read_text().strip() / "report.json").read_text())
+    return RunOutcome(done.returncode, report, None, seconds)
+
+
+def _attributable(report: dict[str, Any], drift: Drift) -> list[dict[str, Any]]:
+    return [finding for finding in report["findings"] if finding["rule"]["id"] in drift.breaks]
+
+
+# -- plain schemathesis ------------------------------------------------------------------------------
+
+
+def _toml(config: dict[str, Any]) -> str:
+    """Just enough TOML for a schemathesis config of string headers and parameters."""
+    lines = []
+    for table, values in config.items():
+        lines.append(f"[{table}]")
+        lines.extend(f"{json.dumps(key)} = {json.dumps(value)}" for key, value in values.items())
+    return "\n".join(lines) + "\n"
+
+
+def plain_schemathesis(
+    vendor: registry.Vendor, base_url: str, seed: int, max_examples: int, workdir: Path
+) -> dict[str, Any]:
+    """`st run` with its default checks on each of the vendor's specs; the failures it reports, by key."""
+    credentials = dict(emulator.get(vendor.id).default_credentials[0])
+    config = vendor.auth.schemathesis_config(credentials, base_url)
+    if config is None:
+        return {"applicable": False, "reason": "its auth cannot be given to plain st run as static headers"}
+    workdir.mkdir(parents=True, exist_ok=True)
+    config_path = workdir / "schemathesis.toml"
+    config_path.write_text(_toml(config))
+    failures: set[str] = set()
+    requests = 0
+    for spec_file in vendor.spec_files:
+        report_dir = workdir / Path(spec_file).stem
+        command = [
+            sys.executable,
+            "-m",
+            "schemathesis.cli",
+            "--config-file",
+            str(config_path),
+            "run",
+            str(specs.spec_path(spec_file)),
+            "--url",
+            base_url,
+            "--max-examples",
+            str(max_examples),
+            "--seed",
+            str(seed),
+            "--generation-database",
+            "none",
+            "--continue-on-failure",
+            "--report",
+            "json",
+            "--report-dir",
+            str(report_dir),
+            "--workers",
+            "1",
+        ]
+        try:
+            subprocess.run(command, capture_output=True, text=True, timeout=RUN_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            return {"applicable": True, "error": "st run timed out"}
+        reports = sorted(report_dir.glob("*.json"))
+        if not reports:
+            return {"applicable": True, "error": "st run wrote no report"}
+        data = json.loads(reports[-1].read_text())
+        requests += int(data.get("test_cases", {}).get("generated", 0))
+        for failure in data.get("failures", []):
+            for operation in failure.get("operations", []):
+                failures.add(f"{failure['code']} {operation}")
+    return {"applicable": True, "failures": sorted(failures), "cases": requests}
+
+
+def _plain_for(
+    vendor: registry.Vendor, drift: str | None, seed: int, max_examples: int, workdir: Path
+) -> dict[str, Any]:
+    from imgconf.emulator import server
+
+    drifts = {vendor.id: frozenset({drift})} if drift else {}
+    with server.spawned([vendor.id], drifts) as urls:
+        return plain_schemathesis(vendor, urls[vendor.id], seed, max_examples, workdir)
+
+
+# -- the whole selftest --------------------------------------------------------------------------------
+
+
+@dataclass
+class Selftest:
+    vendors: list[str]
+    seeds: int
+    profile: str
+    workers: int = 2
+    plain: bool = True
+    progress: Callable[[str], None] = lambda message: None
+
+    def run(self, work: Path) -> dict[str, Any]:
+        """Run everything, keeping each run's reports under `work`."""
+        started = datetime.now(UTC)
+        drifts = [drift for drift in emulator.catalogue() if drift.vendor in self.vendors]
+        profile = profiles.get(self.profile)
+        jobs: list[Callable[[], Any]] = []
+        for seed in range(self.seeds):
+            jobs.append(lambda seed=seed: self._faithful(seed, work / f"faithful-{seed}"))
+        for index, drift in enumerate(drifts):
+            jobs.append(
+                lambda index=index, drift=drift: self._drift(drift, index % max(1, self.seeds), work / drift.name)
+            )
+        plain_faithful: dict[str, dict[str, Any]] = {}
+        if self.plain:
+            for vendor_id in self.vendors:
+                jobs.append(
+                    lambda vendor_id=vendor_id: (
+                        "plain",
+                        vendor_id,
+                        _plain_for(
+                            registry.get(vendor_id), None, 0, profile.max_examples, work / f"st-faithful-{vendor_id}"
+                        ),
+                    )
+                )
+        seeds: list[SeedResult] = []
+        results: list[DriftResult] = []
+        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+            for outcome in pool.map(lambda job: job(), jobs):
+                if isinstance(outcome, SeedResult):
+                    seeds.append(outcome)
+                elif isinstance(outcome, DriftResult):
+                    results.append(outcome)
+                else:
+                    plain_faithful[outcome[1]] = outcome[2]
+            if self.plain:
+                plain_runs = list(
+                    pool.map(
+                        lambda item: (
+                            item,
+                            _plain_for(
+                                registry.get(item.vendor),
+                                item.drift,
+                                0,
+                                profile.max_examples,
+                                work / f"st-{item.drift}",
+                            ),
+                        ),
+                        results,
+                    )
+                )
+                for item, plain in plain_runs:
+                    item.plain_schemathesis = _plain_verdict(plain, plain_faithful.get(item.vendor, {}))
+        return self._summary(started, seeds, sorted(results, key=lambda r: r.drift), plain_faithful, work)
+
+    def _faithful(self, seed: int, out: Path) -> SeedResult:
+        outcome = _imgconf([*self._vendor_args(self.vendors), "--seed", str(seed), "--profile", self.profile], out)
+        self.progress(f"faithful seed {seed}: exit {outcome.code}")
+        report = outcome.report or {"findings": [], "requests": 0}
+        return SeedResult(
+            seed=seed,
+            conformant=outcome.code == 0,
+            exit_code=outcome.code,
+            false_positives=[
+                {
+                    "vendor": f["vendor"],
+                    "rule": f["rule"]["id"],
+                    "check": f["check"],
+                    "title": f["title"],
+                    "test": f["test"],
+                }
+                for f in report["findings"]
+            ],
+            requests=report["requests"],
+            seconds=round(outcome.seconds, 2),
+            error=outcome.error,
+        )
+
+    def _drift(self, drift: Drift, seed: int, out: Path) -> DriftResult:
+        outcome = _imgconf(
+            ["--vendor", drift.vendor, "--drift", drift.name, "--seed", str(seed), "--profile", self.profile], out
+        )
+        report = outcome.report or {"findings": [], "requests": 0}
+        hits = _attributable(report, drift)
+        caught = outcome.code == 1 and bool(hits)
+        self.progress(f"{drift.name}: {'caught' if caught else 'ESCAPED'}")
+        sequence = [finding["seq"] for finding in hits if finding.get("seq")]
+        return DriftResult(
+            drift=drift.name,
+            vendor=drift.vendor,
+            category=str(drift.category),
+            imitates=drift.imitates,
+            breaks=list(drift.breaks),
+            seed=seed,
+            caught=caught,
+            exit_code=outcome.code,
+            rules_named=sorted({f["rule"]["id"] for f in report["findings"]}),
+            caught_by=sorted({f["check"] for f in hits}),
+            requests_to_detection=min(sequence) if sequence else None,
+            requests=report["requests"],
+            seconds=round(outcome.seconds, 2),
+            error=outcome.error,
+        )
+
+    @staticmethod
+    def _vendor_args(vendors: list[str]) -> list[str]:
+        return [arg for vendor in vendors for arg in ("--vendor", vendor)]
+
+    def _summary(
+        self,
+        started: datetime,
+        seeds: list[SeedResult],
+        results: list[DriftResult],
+        plain_faithful: dict[str, dict[str, Any]],
+        work: Path,
+    ) -> dict[str, Any]:
+        escaped = [r.drift for r in results if not r.caught]
+        false_positives = [s.seed for s in seeds if not s.conformant]
+        plain_applicable = [r for r in results if r.plain_schemathesis.get("applicable")]
+        categories: dict[str, dict[str, list[str]]] = {}
+        for result in results:
+            categories.setdefault(result.category, {}).setdefault(result.vendor, []).append(result.drift)
+        return {
+            "format": "imgconf-selftest/1",
+            "imgconf": __version__,
+            "started_at": started.isoformat(timespec="seconds"),
+            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "profile": self.profile,
+            "vendors": self.vendors,
+            "seeds": [asdict(seed) for seed in sorted(seeds, key=lambda s: s.seed)],
+            "drifts": [asdict(result) for result in results],
+            "plain_schemathesis_faithful": plain_faithful,
+            "categories": categories,
+            "summary": {
+                "drifts": len(results),
+                "caught": len(results) - len(escaped),
+                "escaped": escaped,
+                "sensitivity": round((len(results) - len(escaped)) / len(results), 4) if results else None,
+                "faithful_runs": len(seeds),
+                "false_positive_runs": false_positives,
+                "plain_schemathesis_caught": sum(1 for r in plain_applicable if r.plain_schemathesis.get("caught")),
+                "plain_schemathesis_applicable": len(plain_applicable),
+                "plain_schemathesis_false_positives": sorted(
+                    {f for data in plain_faithful.values() for f in data.get("failures", [])}
+                ),
+            },
+            "work_dir": str(work),
+            "ok": not escaped and not false_positives,
+        }
+
+
+def _plain_verdict(drifted: dict[str, Any], faithful: dict[str, Any]) -> dict[str, Any]:
+    if not drifted.get("applicable"):
+        return drifted
+    if "error" in drifted or "error" in faithful:
+        return {**drifted, "caught": False, "new_failures": [], "error": drifted.get("error") or faithful.get("error")}
+    new = sorted(set(drifted["failures"]) - set(faithful.get("failures", [])))
+    return {"applicable": True, "caught": bool(new), "new_failures": new, "cases": drifted.get("cases")}

@@ -1,0 +1,202 @@
+"""`imgconf validate FILE`: hold recorded traffic from any source (a HAR file, a VCR.py cassette) to the specs.
+
+No request is sent. Each recorded exchange is matched to a vendor operation (by host, else by path),
+and its response goes through the same response checks and vendor checks as a live run; the result is
+an ordinary report, so a regression captured by someone else's tooling becomes a finding with a rule.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from imgconf import vendors as registry
+from imgconf.errors import UsageError
+from imgconf.redact import REDACTOR
+from imgconf.report.model import Run
+from imgconf.runner import profiles
+from imgconf.runner.targets import TargetSpec
+from imgconf.testing.transport import Exchange
+
+
+@dataclass
+class Recorded:
+    method: str
+    url: str
+    request_headers: dict[str, str]
+    request_body: bytes
+    status: int
+    reason: str
+    response_headers: dict[str, str]
+    response_body: bytes
+
+
+def _bytes(value: Any) -> bytes:
+    if value is None:
+        return b""
+    return value if isinstance(value, bytes) else str(value).encode()
+
+
+def read_har(document: dict[str, Any]) -> Iterator[Recorded]:
+    for entry in document["log"]["entries"]:
+        request, response = entry["request"], entry["response"]
+        content = response.get("content") or {}
+        text = content.get("text") or ""
+        body = base64.b64decode(text) if content.get("encoding") == "base64" else text.encode()
+        yield Recorded(
+            method=request["method"],
+            url=request["url"],
+            request_headers={h["name"]: h["value"] for h in request.get("headers", [])},
+            request_body=_bytes((request.get("postData") or {}).get("text")),
+            status=int(response["status"]),
+            reason=response.get("statusText", ""),
+            response_headers={h["name"]: h["value"] for h in response.get("headers", [])},
+            response_body=body,
+        )
+
+
+def read_cassette(path: Path) -> Iterator[Recorded]:
+    from imgconf.runner import cassette
+
+    loaded = cassette.load(path)
+    for request, response in zip(loaded.requests, loaded.responses, strict=True):
+        headers = {name: values[-1] if isinstance(values, list) else values for name, values in request.headers.items()}
+        yield Recorded(
+            method=request.method,
+            url=request.uri,
+            request_headers=headers,
+            request_body=_bytes(request.body),
+            status=int(response["status"]["code"]),
+            reason=response["status"].get("message", ""),
+            response_headers={name: values[-1] for name, values in response["headers"].items()},
+            response_body=_bytes(response["body"]["string"]),
+        )
+
+
+def read(path: Path) -> list[Recorded]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {path}: {exc}") from None
+    try:
+        document = json.loads(text)
+    except ValueError:
+        document = None
+    try:
+        if isinstance(document, dict) and "log" in document:
+            return list(read_har(document))
+        return list(read_cassette(path))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UsageError(f"{path} is neither a HAR file nor a VCR.py cassette ({type(exc).__name__}: {exc})") from None
+
+
+def locate(recorded: Recorded) -> tuple[registry.Vendor, Any, Any] | None:
+    """The vendor and operation an exchange belongs to: by the vendor's documented host, else by path."""
+    parts = urlsplit(recorded.url)
+    path = parts.path or "/"
+    candidates = []
+    for vendor in registry.all_vendors().values():
+        found = vendor.spec_for(recorded.method, path)
+        if found is None:
+            continue
+        hosts = {urlsplit(url).netloc for url in vendor.live_urls().values()}
+        candidates.append((parts.netloc in hosts, vendor, *found))
+    if not candidates:
+        return None
+    candidates.sort(key=lambda item: not item[0])
+    _, vendor, spec, operation = candidates[0]
+    return vendor, spec, operation
+
+
+def _response(recorded: Recorded) -> requests.Response:
+    from imgconf.runner.cassette import build_response
+
+    prepared = requests.Request(
+        recorded.method, recorded.url, headers=recorded.request_headers, data=recorded.request_body or None
+    ).prepare()
+    return build_response(
+        prepared, recorded.status, recorded.reason, list(recorded.response_headers.items()), recorded.response_body
+    )
+
+
+def validate(path: Path, out_dir: Path) -> tuple[Run, int]:
+    from imgconf.testing import checks as vendor_checks
+    from imgconf.testing.contract import RESPONSE_CHECKS, plain_schema
+    from imgconf.testing.session import SuiteOptions, SuiteSession
+
+    entries = read(path)
+    located = [(entry, locate(entry)) for entry in entries]
+    vendor_ids = sorted({found[0].id for _, found in located if found is not None})
+    if not vendor_ids:
+        raise UsageError(f"{path}: none of its {len(entries)} exchanges is an operation of a known vendor")
+    options = SuiteOptions(
+        target=TargetSpec("replay", cassette=path),
+        vendors=vendor_ids,
+        profile=profiles.get("smoke"),
+        seed=None,
+        command=f"imgconf validate {path}",
+    )  # type: ignore[arg-type]
+    session = SuiteSession(options)
+    skipped = 0
+    for index, (entry, found) in enumerate(located, start=1):
+        if found is None:
+            skipped += 1
+            continue
+        vendor, spec, operation = found
+        exchange = Exchange(
+            index,
+            vendor.id,
+            entry.method,
+            entry.url,
+            entry.request_headers,
+            entry.request_body,
+            len(entry.request_body),
+            entry.status,
+            entry.response_headers,
+            entry.response_body,
+            len(entry.response_body),
+            0.0,
+            time.time(),
+        )
+        session.recorder.record(exchange)
+        response = _response(entry)
+        case = plain_schema(spec.path.name)[operation.path][operation.method].Case()
+        checks = [*RESPONSE_CHECKS, *vendor_checks.checks_for(vendor.id)]
+        error: BaseException | None = None
+        try:
+            case.validate_response(response, checks=checks)
+        except BaseException as exc:  # FailureGroup is a BaseExceptionGroup
+            if not isinstance(exc, AssertionError | BaseExceptionGroup):
+                raise
+            error = exc
+        failed = {
+            name
+            for failure in getattr(error, "exceptions", [])
+            for name in (getattr(failure, "checks", ()) or (getattr(failure, "title", ""),))
+        }
+        for check in checks:
+            if check.__name__ not in failed:  # failures are counted with their findings
+                session.collector.cell(vendor.id, operation.label, check.__name__, True)
+        session.collector.finished(
+            f"validate::{path.name}::{index} {operation.label}",
+            vendor.id,
+            "contract",
+            None,
+            "failed" if error else "passed",
+            0.0,
+            error,
+            [exchange],
+        )
+    run = session.collector.build(0.0)
+    if skipped:
+        run.notes.append(f"{skipped} of {len(entries)} exchanges match no documented operation and were skipped")
+    run.command = REDACTOR.text(options.command)
+    return run, run.exit_code

@@ -1,0 +1,207 @@
+"""Vendor regression monitoring: history and diffs, outages vs regressions, safe live runs, record and replay.
+
+Live mode is exercised against the emulator served on loopback, exactly as it would talk to a vendor.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+
+from conftest import clean_env, free_port, served
+
+KEY = "SENTINEL-live-key-7d1e93"
+LIVE = clean_env(ALTUM_API_KEY=KEY)
+
+
+def every_file(folder):
+    return [path for path in folder.rglob("*") if path.is_file()]
+
+
+def test_history_diff_and_reports_show_what_changed(cli):
+    first = cli("run", "--vendor", "altum", "-q")
+    assert first.code == 0
+    first_id = first.report()["run_id"]
+    drifted = cli("run", "--vendor", "altum", "--drift", "altum.scene2-always", "-q")
+    assert drifted.code == 1
+    report = drifted.report()
+    assert report["diff"]["previous_run"] == first_id
+    assert report["diff"]["new"] and not report["diff"]["persisting"]
+    assert {item["rule"] for item in report["diff"]["new"]} == {"altum.result.scene-threshold"}
+    assert all(finding["status"] == "new" and finding["first_seen"] for finding in report["findings"])
+    assert "Since the previous run" in (drifted.report_dir() / "summary.md").read_text()
+    html = (drifted.report_dir() / "report.html").read_text()
+    assert "Since the previous run" in html and "Trend" in html and "<polyline" in html
+
+    diff = cli("diff")
+    assert diff.code == 0, diff.output
+    assert "1 new" in diff.stdout or f"{len(report['diff']['new'])} new" in diff.stdout
+    assert "altum.result.scene-threshold" in diff.stdout
+
+    fixed = cli("run", "--vendor", "altum", "-q")
+    assert fixed.code == 0
+    assert {item["rule"] for item in fixed.report()["diff"]["fixed"]} == {"altum.result.scene-threshold"}
+
+    history = cli("history")
+    assert history.code == 0 and "altum" in history.stdout and "conformant" in history.stdout
+
+
+def test_fail_on_new_lets_known_findings_pass(cli):
+    args = ("run", "--vendor", "altum", "--drift", "altum.output-renamed", "-q")
+    assert cli(*args, "--fail-on", "new").code == 1  # first sighting: everything is new
+    again = cli(*args, "--fail-on", "new")
+    assert again.code == 0, again.output
+    assert again.report()["exit_code"] == 0
+    assert not again.report()["diff"]["new"] and again.report()["diff"]["persisting"]
+    assert cli(*args).code == 1  # --fail-on any (the default)
+
+
+def test_a_corrupt_history_is_one_line_and_the_report_is_still_written(cli, tmp_path):
+    history = tmp_path / "reports" / "history.sqlite"
+    history.parent.mkdir(parents=True)
+    history.write_bytes(b"this is not a database" * 50)
+    before = history.read_bytes()
+    result = cli("run", "--vendor", "altum", "-q")
+    assert result.code == 2
+    assert "Traceback" not in result.output
+    errors = [line for line in result.stderr.splitlines() if line.startswith("imgconf: ")]
+    assert len(errors) == 1 and "corrupt" in errors[0]
+    assert result.report()["verdict"] == "conformant"  # the run's report exists and is whole
+    assert history.read_bytes() == before  # never "repaired" over the user's file
+
+
+def test_a_locked_history_is_one_line_and_the_report_is_still_written(cli, tmp_path):
+    assert cli("run", "--vendor", "altum", "-q").code == 0  # creates the history
+    holder = sqlite3.connect(tmp_path / "reports" / "history.sqlite")
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        result = cli("run", "--vendor", "altum", "-q")
+    finally:
+        holder.close()
+    assert result.code == 2
+    assert "locked" in result.stderr and "Traceback" not in result.output
+    assert len(list((tmp_path / "reports").glob("*/report.json"))) == 2
+
+
+def test_an_outage_is_unreachable_not_non_conformant(cli):
+    with served("--vendor", "altum", "--credential", f"altum:api_key={KEY}", "--option", "altum.outage=true") as urls:
+        result = cli("run", "--vendor", "altum", "--target", f"altum={urls['altum']}", "-q", env=LIVE)
+    assert result.code == 3, result.output
+    report = result.report()
+    assert report["verdict"] == "unreachable"
+    assert "5xx" in report["vendors"][0]["note"]
+    assert "non-conformant" not in (result.report_dir() / "summary.md").read_text()
+
+
+def test_refused_connections_are_unreachable(cli):
+    result = cli("run", "--vendor", "altum", "--target", f"altum=http://127.0.0.1:{free_port()}", env=LIVE)
+    assert result.code == 3 and result.report()["verdict"] == "unreachable"
+
+
+def test_a_429_storm_is_waited_out_not_reported(cli):
+    with served("--vendor", "altum", "--credential", f"altum:api_key={KEY}", "--option", "altum.storm_429=3") as urls:
+        result = cli("run", "--vendor", "altum", "--target", f"altum={urls['altum']}", "-q", env=LIVE)
+    assert result.code == 0, result.output
+    report = result.report()
+    assert report["verdict"] == "conformant"
+    assert any("waited out 3 × 429" in note for note in report["notes"])
+
+
+def test_the_budget_is_never_exceeded(cli):
+    with served("--vendor", "altum", "--credential", f"altum:api_key={KEY}") as urls:
+        result = cli("run", "--vendor", "altum", "--target", f"altum={urls['altum']}", "--budget", "12", env=LIVE)
+    assert result.code == 3, result.output
+    report = result.report()
+    assert report["requests"] == 12
+    assert report["vendors"][0]["requests"] == 12
+    assert any("budget of 12" in note for note in report["notes"])
+    assert report["verdict"] == "unreachable"
+
+
+def test_the_default_live_budget_fits_a_smoke_run(cli):
+    with served("--vendor", "altum", "--credential", f"altum:api_key={KEY}") as urls:
+        result = cli("run", "--vendor", "altum", "--target", f"altum={urls['altum']}", "-q", env=LIVE)
+    assert result.code == 0, result.output
+    assert result.report()["requests"] <= 50
+
+
+@pytest.mark.parametrize("drift", [None, "altum.confidence-as-number"])
+def test_a_recorded_cassette_replays_offline_to_the_same_verdict(cli, drift):
+    extra = ("--drift", drift) if drift else ()
+    with served("--vendor", "altum", "--credential", f"altum:api_key={KEY}", *extra) as urls:
+        recorded = cli("run", "--vendor", "altum", "--target", f"altum={urls['altum']}", "--record", "-q", env=LIVE)
+    assert recorded.code == (1 if drift else 0), recorded.output
+    cassette = recorded.report_dir() / "cassette.yaml"
+    text = cassette.read_text()
+    assert text.startswith("interactions:") and "version: 1" in text and "metadata:" in text
+    # the emulator is gone: the replay is offline
+    replayed = cli("run", "--replay", str(cassette), "-q", env=clean_env())
+    assert replayed.code == recorded.code, replayed.output
+    before = sorted(f["fingerprint"] for f in recorded.report()["findings"])
+    after = sorted(f["fingerprint"] for f in replayed.report()["findings"])
+    assert before == after
+    assert replayed.report()["target"]["kind"] == "replay"
+    assert replayed.report()["requests"] == recorded.report()["requests"]
+
+
+def test_sentinel_secrets_reach_no_artifact_and_no_output(cli, tmp_path):
+    with served(
+        "--vendor", "altum", "--credential", f"altum:api_key={KEY}", "--drift", "altum.confidence-as-number"
+    ) as urls:
+        result = cli("run", "--vendor", "altum", "--target", f"altum={urls['altum']}", "--record", env=LIVE)
+    assert result.code == 1
+    files = every_file(tmp_path / "reports")
+    names = {path.name for path in files}
+    assert {"report.json", "junit.xml", "summary.md", "report.html", "cassette.yaml", "history.sqlite"} <= names
+    for path in files:
+        assert KEY.encode() not in path.read_bytes(), path
+    assert KEY not in result.output
+
+
+def test_validate_checks_a_har_file_from_any_source(cli, tmp_path):
+    good = {"Output": {"Image_Class": "other", "ConfidencePercent_Image_Class": "61.5"}}
+    bad = {"Output": {"Image_Class": "other", "ConfidencePercent_Image_Class": 61.5}}
+
+    def entry(body):
+        return {
+            "request": {
+                "method": "POST",
+                "url": "https://api.altum.ai/labelling/url",
+                "headers": [{"name": "Content-Type", "value": "application/json"}],
+                "postData": {"mimeType": "application/json", "text": '{"url": "https://x/a.jpg"}'},
+            },
+            "response": {
+                "status": 200,
+                "statusText": "OK",
+                "headers": [{"name": "Content-Type", "value": "application/json"}],
+                "content": {"mimeType": "application/json", "text": json.dumps(body)},
+            },
+        }
+
+    har = tmp_path / "traffic.har"
+    har.write_text(json.dumps({"log": {"version": "1.2", "entries": [entry(good), entry(bad)]}}))
+    result = cli("validate", str(har))
+    assert result.code == 1, result.output
+    report = result.report()
+    assert {f["rule"]["id"] for f in report["findings"]} == {"altum.result.confidence"}
+    har.write_text(json.dumps({"log": {"version": "1.2", "entries": [entry(good)]}}))
+    assert cli("validate", str(har)).code == 0
+    har.write_text("{not json")
+    broken = cli("validate", str(har))
+    assert broken.code == 2 and "Traceback" not in broken.output
+
+
+def test_dry_run_sends_nothing_and_writes_nothing(cli, tmp_path):
+    result = cli("run", "--vendor", "altum", "--target", f"altum=http://127.0.0.1:{free_port()}", "--dry-run", env=LIVE)
+    assert result.code == 0, result.output
+    assert "nothing is sent" in result.stdout and "budget: 50" in result.stdout
+    assert "POST /labelling/url" in result.stdout and "ALTUM_API_KEY: set" in result.stdout
+    assert KEY not in result.output
+    assert not (tmp_path / "reports").exists()
+
+
+def test_record_is_refused_for_the_emulator(cli):
+    result = cli("run", "--vendor", "altum", "--record")
+    assert result.code == 2 and "--record is for live and URL targets" in result.stderr
