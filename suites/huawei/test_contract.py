@@ -8,7 +8,9 @@ cannot: a real JPG, PNG or BMP (or a URL serving one) and the project of the cre
 
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
+from schemathesis.generation.meta import TestPhase
 
+from imgconf import images
 from imgconf.testing import contract
 from imgconf.testing.session import SuiteSession
 from imgconf.vendors.huawei import clients as huawei_clients
@@ -18,14 +20,26 @@ tagging = contract.schema("huawei", "huawei-image-tagging.yaml")
 iam = contract.schema("huawei", "huawei-iam.yaml")
 
 
-@tagging.hook
-def flatmap_case(context, case):
+COVERAGE_IMAGE = images.render(64, 48, seed=64, fmt="jpeg")
+
+
+def _positive(case):
     positive = case.meta is not None and case.meta.generation.mode == GenerationMode.POSITIVE
-    if not positive or not isinstance(case.body, dict):
-        return st.just(case)
-    api = SuiteSession.current().client("huawei")
+    return positive and isinstance(case.body, dict)
+
+
+def _own_project(case, api):
     if "project_id" in (case.path_parameters or {}):
         case.path_parameters = {**case.path_parameters, "project_id": huawei_clients.for_target(api).project_id}
+
+
+@tagging.hook
+def flatmap_case(context, case):
+    """Fuzzing: a generated real image, or a URL serving one."""
+    if not _positive(case):
+        return st.just(case)
+    api = SuiteSession.current().client("huawei")
+    _own_project(case, api)
 
     def with_image(item):
         data, _ = item
@@ -42,6 +56,22 @@ def flatmap_case(context, case):
     if by_url and api.target.image_urls:
         return st.sampled_from(api.target.image_urls).map(with_url)
     return probes.accepted_images().map(with_image)
+
+
+@tagging.hook
+def map_case(context, case):
+    """Coverage (boundary values, no strategies): the same substitutions with one fixed image."""
+    if not _positive(case) or case.meta.phase.name != TestPhase.COVERAGE:
+        return case
+    api = SuiteSession.current().client("huawei")
+    _own_project(case, api)
+    if case.body.get("url") and api.local:
+        case.body = {**case.body, "image": "", "url": api.publish(COVERAGE_IMAGE, "jpeg")}
+    elif case.body.get("url") and api.target.image_urls:
+        case.body = {**case.body, "image": "", "url": api.target.image_urls[0]}
+    else:
+        case.body = {**case.body, "image": probes.encode(COVERAGE_IMAGE), "url": ""}
+    return case
 
 
 @tagging.parametrize()
