@@ -103,11 +103,18 @@ def spent_key(api):
     return {"apikey": key}
 
 
+def analysed(response):
+    """The request was answered with a result, not refused: HTTP 200 and a success body."""
+    answer = body(response)
+    return response.status_code == 200 and not (isinstance(answer, dict) and answer.get("status") != 200)
+
+
 def assert_refused(api, response, status, expected_body=None):
-    assert response.status_code == status, f"expected {status}, got {response.status_code}: {response.text[:200]}"
+    """The spec's rules first (they name a changed envelope or status precisely), then the exact answer."""
+    api.validate(response)
     if expected_body is not None:
         assert body(response) == expected_body, response.text[:200]
-    api.validate(response)
+    assert response.status_code == status, f"expected {status}, got {response.status_code}: {response.text[:200]}"
 
 
 # -- auth ---------------------------------------------------------------------------------------------------
@@ -118,10 +125,10 @@ def _by_method(api, method, auth):
 
 
 @pytest.mark.rule("imagerecognize.auth.missing-key")
-@pytest.mark.parametrize("method", ["POST", "GET"])
+@pytest.mark.parametrize("method", local_only(["POST", "GET"], live=1))
 def test_a_missing_key_is_refused_with_400(api, method):
     response = _by_method(api, method, "none")
-    violated("imagerecognize.auth.enforced", response.status_code != 200, f"{method} answered 200 without apikey")
+    violated("imagerecognize.auth.enforced", not analysed(response), f"{method} answered 200 without apikey")
     assert_refused(api, response, 400, KEY_MISSING)
 
 
@@ -129,15 +136,15 @@ def test_a_missing_key_is_refused_with_400(api, method):
 @pytest.mark.skipif(not LOCAL, reason="a request saved on a metered target: the missing-key tests cover the rule")
 def test_an_empty_key_is_a_missing_key(api):
     response = analyse(api, auth={"apikey": ""})
-    violated("imagerecognize.auth.enforced", response.status_code != 200, "an empty apikey was answered 200")
+    violated("imagerecognize.auth.enforced", not analysed(response), "an empty apikey was answered 200")
     assert_refused(api, response, 400, KEY_MISSING)
 
 
 @pytest.mark.rule("imagerecognize.auth.invalid-key")
-@pytest.mark.parametrize("method", ["POST", "GET"])
+@pytest.mark.parametrize("method", local_only(["GET", "POST"], live=1))  # live: the key in the query, then the form
 def test_an_unknown_key_is_refused_with_401(api, method):
     response = _by_method(api, method, "invalid")
-    violated("imagerecognize.auth.enforced", response.status_code != 200, f"{method} answered 200 to an unknown key")
+    violated("imagerecognize.auth.enforced", not analysed(response), f"{method} answered 200 to an unknown key")
     assert_refused(api, response, 401, KEY_INVALID)
 
 
@@ -156,7 +163,7 @@ def test_a_post_without_the_trailing_slash_ends_in_300(api):
     response = analyse(api, path="/api/v2")
     violated(
         "imagerecognize.request.trailing-slash",
-        response.status_code != 200,
+        not analysed(response),
         "POST /api/v2 (no trailing slash) was analysed; the docs say it receives no data",
     )
     assert_refused(api, response, 300, NO_DATA)
@@ -177,7 +184,7 @@ def test_a_missing_or_unknown_type_is_420(api, kind):
 def test_a_get_allows_only_type_cache(api, kind):
     params = {"type": kind} if kind is not None else {}
     response = api.get(V2, params=params)
-    violated("imagerecognize.request.get-cache-only", response.status_code != 200, f"GET type={kind} was answered 200")
+    violated("imagerecognize.request.get-cache-only", not analysed(response), f"GET type={kind} was answered 200")
     assert_refused(api, response, 420, INVALID_TYPE)
 
 
@@ -195,16 +202,16 @@ PARAMETER_CASES = [
 
 
 @pytest.mark.rule("imagerecognize.request.parameters")
-@pytest.mark.parametrize(("kind", "fields", "drop"), local_only(PARAMETER_CASES, live=3))
+@pytest.mark.parametrize(("kind", "fields", "drop"), local_only(PARAMETER_CASES, live=1))
 def test_a_missing_or_out_of_range_parameter_is_430(api, kind, fields, drop):
     response = analyse(api, kind, drop=drop, **fields)
-    violated("imagerecognize.request.parameters", response.status_code != 200, f"{fields} without {drop} was analysed")
+    violated("imagerecognize.request.parameters", not analysed(response), f"{fields} without {drop} was analysed")
     assert_refused(api, response, 430)
     assert body(response)["status_message"].strip(), "430 without a status_message that says what is wrong"
 
 
 @pytest.mark.rule("imagerecognize.request.parameters")
-@pytest.mark.parametrize("kind", local_only(["celebrities", "objects"], live=1))
+@pytest.mark.parametrize("kind", local_only(["celebrities", "objects"], live=0))
 def test_an_analysis_without_a_file_is_430(api, kind):
     form = {"type": kind, **PARAMETERS.get(kind, {})}
     response = api.post(V2, files={name: (None, value) for name, value in form.items()})
@@ -234,6 +241,7 @@ def test_images_in_other_formats_are_415(api, fmt):
 
 
 @pytest.mark.rule("imagerecognize.request.file-format")
+@pytest.mark.skipif(not LOCAL, reason="two requests saved on a metered target: the 415 test covers the rule")
 def test_the_format_is_judged_by_the_bytes_not_the_name(api):
     gif = images.render(32, 24, seed=4, fmt="gif")
     assert_refused(api, analyse(api, "celebrities", gif, filename="photo.jpg"), 415, INVALID_FORMAT)
@@ -280,20 +288,19 @@ def test_each_analysed_image_costs_one_unit_of_quota(api):
 def test_refusals_and_cache_reads_cost_nothing(api):
     before = quota_after(api, "celebrities")
     assert_refused(api, analyse(api, "celebrities", images.render(16, 16, 5, "gif")), 415)
-    assert_refused(api, analyse(api, "objects", drop=("max_labels",)), 430)
+    if LOCAL:
+        assert_refused(api, analyse(api, "objects", drop=("max_labels",)), 430)
     cached = read_cache(api)
     api.validate(cached)
     after = quota_after(api, "celebrities")
-    assert after == before - 1, (
-        f"quota went from {before} to {after} across one analysis, two refusals and a cache read"
-    )
+    assert after == before - 1, f"quota went from {before} to {after} across one analysis, refusals and a cache read"
 
 
 @pytest.mark.rule("imagerecognize.quota.exhausted")
 @pytest.mark.parametrize("kind", local_only(["objects", "nsfw"], live=1))
 def test_a_key_without_quota_gets_402(api, kind):
     response = analyse(api, kind, auth=spent_key(api))
-    violated("imagerecognize.quota.exhausted", response.status_code != 200, "a key with no quota left was analysed")
+    violated("imagerecognize.quota.exhausted", not analysed(response), "a key with no quota left was analysed")
     assert_refused(api, response, 402, QUOTA_REACHED)
 
 
@@ -385,7 +392,8 @@ def test_the_same_image_gets_the_same_objects(api):
 
 
 @pytest.mark.rule("imagerecognize.request.accepted")
-@settings(max_examples=8 if LOCAL else 1, database=None, deadline=None)
+@pytest.mark.skipif(not LOCAL, reason="a generated sweep: for the emulator, not a metered target")
+@settings(max_examples=8, database=None, deadline=None)
 @given(
     data=strategies.image_bytes(max_side=200),
     max_labels=st.integers(1, 40),

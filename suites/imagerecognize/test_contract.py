@@ -5,18 +5,20 @@ vendor's `FormOrQueryKey` swaps the real key in on the wire. `sending_generated`
 what was generated: those whose key is missing, empty or not a string, the negative cases about the key.
 A case whose label is not what it is on the wire is skipped: a negative min_confidence "0" is the valid
 integer 0 once written as form text, and the coverage phase labels `{"apikey": "", "type": ""}` positive.
+A metered target gets two generated cases per operation: the request budget goes to the behaviour rules.
 """
 
 from hypothesis import assume
 
 from imgconf.testing import contract
+from imgconf.testing.session import SuiteSession
 from imgconf.vendors import imagerecognize
 
 schema = contract.schema("imagerecognize", "imagerecognize.yaml")
 
 
 @schema.parametrize()
-@contract.settings()
+@contract.settings(**({} if SuiteSession.current().options.target.local else {"max_examples": 2}))
 def test_contract(case, api):
     assume(not imagerecognize.mislabelled(case))
     with imagerecognize.sending_generated(case):

@@ -48,6 +48,8 @@ def test_documented_sample_request_is_analysed(item, api, record_property):
     _, example = item
     record_property("operation", example.operation)
     method, path = example.operation.split(" ", 1)
+    if path != "/api/v2/" and not api.local:
+        pytest.skip("v3 is v2: a metered target gets each documented sample once, on /api/v2/")
     build = SAMPLES.get(example.name)
     assert build is not None, f"no way to send the request example {example.name!r}"
     response = api.request(method, path, auth="none", **build(example.value, api.credentials["apikey"]))
