@@ -171,13 +171,20 @@ def test_bodies_over_10_mb_are_refused_with_413(api):
 @pytest.fixture(scope="module")
 def uploaded(api):
     """The corpus, uploaded once: several rules are read off the same answers, so live runs pay once."""
-    return [(name, data, upload(api, data, filename=f"{name}.{images.EXTENSIONS[fmt]}",
-                                content_type=images.MEDIA_TYPES[fmt])) for name, data, fmt in corpus(api)]
+    return [
+        (
+            name,
+            data,
+            upload(api, data, filename=f"{name}.{images.EXTENSIONS[fmt]}", content_type=images.MEDIA_TYPES[fmt]),
+        )
+        for name, data, fmt in corpus(api)
+    ]
 
 
 @pytest.mark.rule("altum.result.wrapper")
-def test_uploaded_corpus_gets_coherent_outputs(api, uploaded):
+def test_uploaded_corpus_gets_coherent_outputs(api, uploaded, record_property):
     """Each image of a fixed corpus: 200, the documented shape, coherent classes, the 70% rule."""
+    record_property("operation", "POST /labelling/img")  # the uploads belong to the fixture
     for name, _, response in uploaded:
         violated("altum.request.accepted", response.status_code == 200, f"{name} got {response.status_code}")
         api.validate(response)
@@ -193,7 +200,8 @@ def test_url_corpus_gets_coherent_outputs(api):
 
 
 @pytest.mark.rule("altum.result.confidence")
-def test_confidences_parse_as_percentages(uploaded):
+def test_confidences_parse_as_percentages(uploaded, record_property):
+    record_property("operation", "POST /labelling/img")
     for name, _, response in uploaded:
         output = (body(response) or {}).get("Output", {})
         for key, value in output.items():

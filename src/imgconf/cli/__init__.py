@@ -11,7 +11,7 @@ import sys
 import click
 
 from imgconf import __version__
-from imgconf.cli import drift, emulator, history, run, selftest
+from imgconf.cli import docs, drift, emulator, history, run, selftest
 from imgconf.errors import ExitCode, ImgconfError
 from imgconf.redact import REDACTOR, install_logging_filter
 
@@ -29,6 +29,7 @@ cli.add_command(history.history_command)
 cli.add_command(history.diff_command)
 cli.add_command(history.validate_command)
 cli.add_command(selftest.command)
+cli.add_command(docs.command)
 
 
 def fail(message: str, code: int) -> int:
