@@ -22,12 +22,11 @@ import requests.adapters
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from conftest import served  # noqa: E402
-
-from imgconf import images  # noqa: E402
-from imgconf.emulator import altum  # noqa: E402
-from imgconf.emulator.config import EmulatorConfig  # noqa: E402
-from imgconf.testing.transport import Budget, Guard, Recorder, guarded_session  # noqa: E402
+from conftest import served
+from imgconf import images
+from imgconf.emulator import altum
+from imgconf.emulator.config import EmulatorConfig
+from imgconf.testing.transport import Budget, Guard, Recorder, guarded_session
 
 KEY = "altum-emulator-key"
 PNG = images.render(16, 16, seed=1, fmt="png")

@@ -127,11 +127,8 @@ def render(spec: specs.Spec) -> str:
                 for media_type, content in (resolved.get("content") or {}).items():
                     rows = _fields(spec, content.get("schema", {}), base)
                     if rows:
-                        lines += (
-                            [f"`{media_type}`:", ""]
-                            + _table(["field", "type", "required", "rule", "description"], rows)
-                            + [""]
-                        )
+                        header = ["field", "type", "required", "rule", "description"]
+                        lines += [f"`{media_type}`:", "", *_table(header, rows), ""]
     if spec.rules:
         lines += [
             "## Rules the suites check",
