@@ -6,8 +6,8 @@ import ast
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
 
+from conftest import ROOT
 from imgconf import emulator, vendors
 
 VENDOR_IDS = sorted(vendors.all_vendors())
