@@ -153,6 +153,8 @@ class Account:
 
 
 class ImageRecognizeEmulator:
+    """The accounts (quota and cache per key) and the one script every version and method runs."""
+
     def __init__(self, config: EmulatorConfig) -> None:
         self.config = config
         self.http_status: str = str(config.option("http_status", "mirror"))
@@ -210,6 +212,7 @@ class ImageRecognizeEmulator:
     # -- the script ---------------------------------------------------------------------------------------
 
     def script(self, method: str, fields: dict[str, str], files: dict[str, bytes]) -> Response:
+        """The checks in the spec's order (x-assumption imagerecognize-check-order); quota is spent last."""
         if not fields and not files:
             return self.error(300)
         account = self.account(fields.get("apikey"))

@@ -22,7 +22,9 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+import jsonschema
 import requests
+from schemathesis.transport.serialization import Binary
 
 from imgconf.testing.checks import check, violated
 from imgconf.vendors.base import AuthScheme, CredentialField, Credentials, Vendor
@@ -97,7 +99,7 @@ def _boundary(content_type: str) -> bytes:
 
 
 def _parts(body: bytes, boundary: bytes) -> list[bytes]:
-    """A multipart body split at its delimiter: preamble, one segment per part, then the closing "--\r\n".
+    """A multipart body split at its delimiter: preamble, one segment per part, then the closing "--".
 
     Splitting on the boundary finds the parts without reading the file parts line by line as the email
     parser would, which matters for a 50 MB upload.
@@ -321,9 +323,14 @@ def _form_schema() -> dict[str, Any]:
     return inline(body["content"]["multipart/form-data"]["schema"])
 
 
+@cache
+def _form_validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(_form_schema())
+
+
 def _wire_text(value: Any) -> str | None:
     """A generated form value as the vendor receives it (None for a file part)."""
-    if isinstance(value, bytes | bytearray) or type(value).__name__ == "Binary":
+    if isinstance(value, bytes | bytearray | Binary):
         return None
     if isinstance(value, bool) or value is None or isinstance(value, dict | list):
         return json.dumps(value)
@@ -339,8 +346,6 @@ def valid_as_sent(case: Case) -> bool:
     one, as every analysis here does. This is that judgement for this API's form: each field as the text
     it becomes, the integer fields read as the API reads them (plain digits), a file part standing for any file.
     """
-    import jsonschema
-
     body = case.body
     if not isinstance(body, Mapping):
         return False
@@ -353,7 +358,7 @@ def valid_as_sent(case: Case) -> bool:
             sent[name] = whole_number(text)
         else:
             sent[name] = text
-    return jsonschema.Draft202012Validator(_form_schema()).is_valid(sent)
+    return _form_validator().is_valid(sent)
 
 
 def mislabelled(case: Case) -> bool:
