@@ -17,8 +17,7 @@ from imgconf.emulator import common
 from imgconf.emulator.config import EmulatorConfig
 from imgconf.emulator.huawei import DEFAULT_CREDENTIALS, DRIFTS, create_app
 from imgconf.vendors.huawei import DOCUMENTED_TOKEN, probes
-from imgconf.vendors.huawei.auth import HuaweiAuth, sign_prepared
-from imgconf.vendors.huawei.clients import token_request
+from imgconf.vendors.huawei.auth import HuaweiAuth, sign_prepared, token_request
 
 BASE = "http://huawei.emulator"
 ACCOUNT = DEFAULT_CREDENTIALS[0]

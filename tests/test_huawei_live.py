@@ -114,3 +114,26 @@ def test_the_retirement_is_in_the_spec_and_the_vendor_alike():
     assert declared["stops-selling"] == VENDOR.retirement.stops_selling.isoformat()
     assert declared["offline"] == VENDOR.retirement.offline.isoformat()
     assert all(operation.deprecated for operation in VENDOR.specs[0].operations)
+
+
+def test_plain_schemathesis_gets_a_static_token_and_the_project():
+    """The selftest's plain `st run` baseline cannot sign; the scheme hands it a token from IAM instead."""
+    import requests
+
+    from imgconf import images
+    from imgconf.emulator.huawei import DEFAULT_CREDENTIALS
+    from imgconf.vendors.huawei import probes
+
+    account = DEFAULT_CREDENTIALS[0]
+    with served("--vendor", "huawei", "--fast") as urls:
+        config = VENDOR.auth.schemathesis_config(account, urls["huawei"])
+        assert config is not None and set(config["headers"]) == {"X-Auth-Token"}
+        assert config["parameters"] == {"project_id": account["project_id"]}
+        answer = requests.post(
+            f"{urls['huawei']}/v2/{account['project_id']}/image/tagging",
+            json=probes.image_body(images.render(40, 30, 1, "png")),
+            headers=config["headers"],
+            timeout=10,
+        )
+        assert answer.status_code == 200
+        assert VENDOR.auth.schemathesis_config({"ak": account["ak"], "sk": account["sk"]}, urls["huawei"]) is None

@@ -13,10 +13,8 @@ from __future__ import annotations
 from datetime import date
 
 from imgconf.vendors.base import CredentialField, Retirement, Vendor
-from imgconf.vendors.huawei.auth import HuaweiAuth
+from imgconf.vendors.huawei.auth import DEFAULT_PROJECT_NAME, HuaweiAuth
 
-# The region whose project a token is scoped to, and which the SDK looks up, unless HUAWEI_PROJECT_NAME says.
-DEFAULT_PROJECT_NAME = "cn-north-4"
 # The X-Auth-Token the docs' examples send (§4.1, §4.2), without the docs' trailing "...": issued for the
 # token body the docs print, which expired on 2019-02-13. No gateway accepts it any more.
 DOCUMENTED_TOKEN = "MIINRwYJKoZIhvcNAQcCoIINODCCDTQCAQExDTALBglghkgBZQMEAgEwgguVBgkqhkiG"

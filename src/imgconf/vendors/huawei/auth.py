@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import requests
@@ -19,12 +20,27 @@ from imgconf.vendors.base import AuthScheme, Credentials
 from imgconf.vendors.huawei import signing
 
 Clock = Callable[[], datetime]
+# The region whose project a token is scoped to, and which the SDK looks up, unless HUAWEI_PROJECT_NAME says.
+DEFAULT_PROJECT_NAME = "cn-north-4"
 # The parts of a credential that make it valid; the rest (the project id) only says where it applies.
 SECRET_PARTS = ("token", "ak", "sk")
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def token_request(user: str, password: str, domain: str, project_name: str) -> dict[str, Any]:
+    """The body of the seed's §3.2 example: password method, project scope by name."""
+    return {
+        "auth": {
+            "identity": {
+                "methods": ["password"],
+                "password": {"user": {"name": user, "password": password, "domain": {"name": domain}}},
+            },
+            "scope": {"project": {"name": project_name}},
+        }
+    }
 
 
 def is_project_scoped(path: str) -> bool:
@@ -80,6 +96,26 @@ class HuaweiAuth(AuthScheme):
         access_key, secret_key = credentials.get("ak"), credentials.get("sk")
         if access_key and secret_key:
             sign_prepared(request, access_key, secret_key, credentials.get("project_id"))
+
+    def schemathesis_config(self, credentials: Credentials, base_url: str) -> dict[str, dict[str, str]] | None:
+        """For plain `st run` (the selftest's baseline): a token is a static header, a signature is not, so
+        a token is obtained from the target's IAM with the credentials' IAM user; v2's project_id is fixed."""
+        token = credentials.get("token")
+        user, password, domain = (credentials.get(name) for name in ("iam_user", "iam_password", "iam_domain"))
+        project_id = credentials.get("project_id")
+        if not token and user and password and domain:
+            body = token_request(user, password, domain, credentials.get("project_name") or DEFAULT_PROJECT_NAME)
+            try:
+                answer = requests.post(f"{base_url.rstrip('/')}/v3/auth/tokens", json=body, timeout=10)
+            except requests.RequestException:
+                return None
+            token = answer.headers.get("X-Subject-Token") if answer.status_code == 201 else None
+        if not token:
+            return None
+        config: dict[str, dict[str, str]] = {"headers": {"X-Auth-Token": token}}
+        if project_id:
+            config["parameters"] = {"project_id": project_id}
+        return config
 
     def invalid(self, credentials: Credentials) -> dict[str, str]:
         """A token or an AK/SK pair never issued; the project id stays, so only the credential is wrong."""

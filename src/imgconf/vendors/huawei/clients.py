@@ -22,6 +22,7 @@ from imgconf.testing.checks import checks_for
 from imgconf.testing.client import ApiClient
 from imgconf.testing.contract import RESPONSE_CHECKS
 from imgconf.vendors.huawei import DEFAULT_PROJECT_NAME
+from imgconf.vendors.huawei.auth import token_request
 
 TOKENS = "/v3/auth/tokens"
 PROJECTS = "/v3/projects"
@@ -88,19 +89,6 @@ def path_parameters(template: str, url: str) -> dict[str, str]:
 def with_credentials(base: ApiClient, credentials: dict[str, str]) -> HuaweiClient:
     """A client for the same target and session (budget, recording, host guard) with other credentials."""
     return HuaweiClient(dataclasses.replace(base.target, credentials=credentials))
-
-
-def token_request(user: str, password: str, domain: str, project_name: str) -> dict[str, Any]:
-    """The body of the seed's §3.2 example: password method, project scope by name."""
-    return {
-        "auth": {
-            "identity": {
-                "methods": ["password"],
-                "password": {"user": {"name": user, "password": password, "domain": {"name": domain}}},
-            },
-            "scope": {"project": {"name": project_name}},
-        }
-    }
 
 
 def obtain_token(base: ApiClient, credentials: dict[str, str], project_name: str) -> Issued:
