@@ -16,10 +16,11 @@ arrivals, for tests of clients' pacing).
 
 from __future__ import annotations
 
-from imgconf.emulator.common import SlowEveryNth
+from starlette.types import ASGIApp
+
 from imgconf.emulator.config import EmulatorConfig
-from imgconf.emulator.identifai.app import build
-from imgconf.emulator.identifai.drifts import DRIFTS, LATENCY
+from imgconf.emulator.identifai.app import SlowLookups, build
+from imgconf.emulator.identifai.drifts import DRIFTS
 
 VENDOR = "identifai"
 
@@ -38,7 +39,7 @@ DEFAULT_CREDENTIALS: tuple[dict[str, str], ...] = (
 __all__ = ["DEFAULT_CREDENTIALS", "DRIFTS", "VENDOR", "create_app"]
 
 
-def create_app(config: EmulatorConfig | None = None) -> SlowEveryNth:
+def create_app(config: EmulatorConfig | None = None) -> ASGIApp:
     config = config or EmulatorConfig()
     app, _ = build(config, DEFAULT_CREDENTIALS)
-    return SlowEveryNth(app, config, LATENCY)
+    return SlowLookups(app, config)

@@ -28,7 +28,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from imgconf import images
-from imgconf.emulator.common import BodyTooLarge, DownloadFailed, UrlFetcher, read_limited, with_body
+from imgconf.emulator.common import BodyTooLarge, DownloadFailed, SlowEveryNth, UrlFetcher, read_limited, with_body
 from imgconf.emulator.config import EmulatorConfig
 from imgconf.emulator.identifai import analysis, delivery, drifts, media
 from imgconf.emulator.identifai.limits import RateLimiter
@@ -746,6 +746,29 @@ class RequestLog:
         }
         with self.lock, open(self.path, "a", encoding="utf-8") as sink:
             sink.write(json.dumps(line) + "\n")
+
+
+LIST_PATHS = frozenset(
+    {"/api/classifications", "/api/classifications_image", "/api/classifications_video", "/api/classifications_audio"}
+)
+
+
+class SlowLookups:
+    """The latency drift, scoped to the result lists: `SlowEveryNth` counts and slows only those requests.
+
+    A lost index slows lookups, not uploads; and a run sends far fewer list requests than requests in all,
+    so the drifted run stays short while any ten consecutive lookups still meet one slow answer.
+    """
+
+    def __init__(self, app: ASGIApp, config: EmulatorConfig) -> None:
+        self.app = app
+        self.slow = SlowEveryNth(app, config, drifts.LATENCY)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] in LIST_PATHS:
+            await self.slow(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
 
 
 def build(config: EmulatorConfig, default_credentials: tuple[dict[str, str], ...]) -> tuple[ASGIApp, IdentifaiEmulator]:

@@ -94,7 +94,7 @@ DRIFTS: tuple[Drift, ...] = (
     Drift(
         LATENCY,
         Category.LATENCY,
-        "A tail-latency regression: one answer in ten takes over a second (a cold worker behind the API).",
+        "A lookup regression (a lost database index): one result-list request in ten takes over a second.",
         ("identifai.transport.latency",),
     ),
 )
