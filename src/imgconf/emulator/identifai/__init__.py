@@ -19,8 +19,9 @@ from __future__ import annotations
 from starlette.types import ASGIApp
 
 from imgconf.emulator.config import EmulatorConfig
-from imgconf.emulator.identifai.app import SlowLookups, build
+from imgconf.emulator.identifai.app import build
 from imgconf.emulator.identifai.drifts import DRIFTS
+from imgconf.emulator.identifai.middleware import SlowLookups
 
 VENDOR = "identifai"
 

@@ -48,10 +48,14 @@ DRIFTS: tuple[Drift, ...] = (
         "The custom validation handler is lost: validation errors come back as Laravel's default 422, not 400.",
         (
             "identifai.status.documented",
+            "identifai.request.accepted",
             "identifai.submit.missing-field",
+            "identifai.submit.file-type",
+            "identifai.submit.file-size",
+            "identifai.submit.url-invalid",
+            "identifai.override.request",
             "identifai.list.limit",
             "identifai.list.required",
-            "identifai.request.validation",
         ),
     ),
     Drift(
@@ -71,7 +75,7 @@ DRIFTS: tuple[Drift, ...] = (
         AUTH_OFF,
         Category.AUTH,
         "The routes fall out of the auth middleware group: requests without a valid X-Api-Key are served.",
-        ("identifai.auth.enforced", "identifai.auth.unauthorized-body"),
+        ("identifai.auth.enforced", "identifai.auth.unauthorized-body", "identifai.request.validation"),
     ),
     Drift(
         LIST_LIMIT_OFF,
