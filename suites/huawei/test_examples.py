@@ -10,9 +10,19 @@ import pytest
 
 from imgconf.testing import examples
 from imgconf.vendors import huawei
+from imgconf.vendors.huawei import probes
 
 RESPONSES = examples.response_examples(huawei.VENDOR)
-REQUESTS = examples.request_examples(huawei.VENDOR)
+# On a metered target, one documented request per operation (the first the docs print).
+REQUESTS = [
+    item
+    for index, item in enumerate(examples.request_examples(huawei.VENDOR))
+    if probes.local()
+    or index
+    == next(
+        i for i, other in enumerate(examples.request_examples(huawei.VENDOR)) if other[1].operation == item[1].operation
+    )
+]
 
 
 @pytest.mark.parametrize("item", RESPONSES, ids=examples.example_id)
