@@ -133,7 +133,7 @@ def finished(api, kind, data, **options) -> dict[str, Any]:
     return final
 
 
-RICH = {"ref_id": "imgconf-ref", "with_heatmap": True, "with_nsfw": True}
+RICH = {"ref_id": "imgconf-ref", "with_heatmap": True, "with_nsfw": True, "with_morphing": True}
 
 Shared = tuple[bytes, "dict[str, Any] | BaseException"]
 
@@ -360,6 +360,16 @@ def test_is_nsfw_is_there_exactly_when_asked_for(api, shared_image, plain_image)
     assert isinstance(with_nsfw.get("is_nsfw"), bool), f"with_nsfw: is_nsfw is {with_nsfw.get('is_nsfw')!r}"
     _, without = read(plain_image)
     assert "is_nsfw" not in without, f"without with_nsfw: is_nsfw is {without['is_nsfw']!r}"
+
+
+@pytest.mark.rule("identifai.result.details")
+def test_detection_boxes_lie_inside_the_image(api, shared_image):
+    data, final = read(shared_image)
+    decoded = images.decode(data)
+    boxes = [detection["box"] for detail in final.get("details") or [] for detection in detail["detections"]]
+    for box in boxes:
+        assert 0 <= box["x1"] <= box["x2"] <= decoded.width, f"{box} is not inside {decoded.width} pixels"
+        assert 0 <= box["y1"] <= box["y2"] <= decoded.height, f"{box} is not inside {decoded.height} pixels"
 
 
 @pytest.mark.rule("identifai.result.heatmap")

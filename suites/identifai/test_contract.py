@@ -107,8 +107,16 @@ def test_contract_of_aliases(case, api):
     api.call_and_validate(case)
 
 
-class Workflow(stateful.as_state_machine()):  # type: ignore[misc]
+Machine = stateful.as_state_machine()
+# Reads of random identifiers start no workflow worth the steps (test_contract sends those): scenarios start with
+# a submission (or a partner user) and go on along the links.
+RANDOM_READS = [name for name in dir(Machine) if name.startswith("RANDOM__GET_")]
+
+
+class Workflow(Machine):  # type: ignore[misc,valid-type]
     """Submit, then poll and list what was submitted (the links), through the run's guarded session."""
+
+    root_rules = frozenset(name for name in Machine.root_rules if name not in RANDOM_READS)
 
     def get_call_kwargs(self, case: Any) -> dict[str, Any]:
         api = SESSION.client("identifai")
@@ -120,6 +128,9 @@ class Workflow(stateful.as_state_machine()):  # type: ignore[misc]
     def validate_response(self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any) -> None:
         super().validate_response(response, case, additional_checks=checks_for("identifai"), **kwargs)
 
+
+for _name in RANDOM_READS:
+    setattr(Workflow, _name, None)
 
 TestStateful = Workflow.TestCase
 TestStateful.settings = contract.settings(
