@@ -101,7 +101,7 @@ class Example:
 
 def _path_pattern(template: str) -> re.Pattern[str]:
     parts = re.split(r"(\{[^}]+\})", template)
-    regex = "".join("[^/]+" if part.startswith("{") else re.escape(part) for part in parts)
+    regex = "".join("([^/]+)" if part.startswith("{") else re.escape(part) for part in parts)
     return re.compile(regex)
 
 

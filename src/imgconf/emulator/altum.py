@@ -156,7 +156,8 @@ class AltumEmulator:
 
     # -- endpoints ----------------------------------------------------------------------------
 
-    async def label_upload(self, request: Request) -> Response:
+    async def admitted(self, request: Request) -> bytes | Response:
+        """The body of a request the gateway and the key check let through, or the answer that stopped it."""
         refused = self.gateway(request)
         if refused is not None:
             return refused
@@ -166,6 +167,12 @@ class AltumEmulator:
             return self.json({"message": "Request Too Long"}, 413)
         if not self.authorised(request):
             return self.json(UNAUTHORIZED, 401)
+        return body
+
+    async def label_upload(self, request: Request) -> Response:
+        body = await self.admitted(request)
+        if isinstance(body, Response):
+            return body
         try:
             form = await with_body(request, body).form()
         except (MultiPartException, HTTPException):  # Starlette raises the latter inside an app
@@ -180,15 +187,9 @@ class AltumEmulator:
         return self.labelled(data, bad_image=BAD_FORMAT)
 
     async def label_url(self, request: Request) -> Response:
-        refused = self.gateway(request)
-        if refused is not None:
-            return refused
-        try:
-            body = await read_limited(request, PAYLOAD_LIMIT)
-        except BodyTooLarge:
-            return self.json({"message": "Request Too Long"}, 413)
-        if not self.authorised(request):
-            return self.json(UNAUTHORIZED, 401)
+        body = await self.admitted(request)
+        if isinstance(body, Response):
+            return body
         try:
             document = json.loads(body)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:

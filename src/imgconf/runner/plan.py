@@ -17,9 +17,9 @@ import pytest
 from rich.console import Console
 from rich.table import Table
 
-from imgconf import paths
 from imgconf import vendors as registry
 from imgconf.runner import targets
+from imgconf.runner.run import pytest_args
 from imgconf.testing.session import SuiteOptions
 
 
@@ -39,18 +39,7 @@ class _Collector:
 
 def collect(options: SuiteOptions) -> list[str]:
     plugin = _Collector(options)
-    suites = paths.suites_dir()
-    args = [
-        *(str(suites / vendor) for vendor in options.vendors),
-        "--rootdir",
-        str(suites),
-        "-c",
-        str(suites / "pytest.ini"),
-        "-p",
-        "no:cacheprovider",
-        "--collect-only",
-        "-q",
-    ]
+    args = [*pytest_args(options.vendors), "--collect-only", "-q"]
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         pytest.main(args, plugins=[plugin])
     return plugin.items

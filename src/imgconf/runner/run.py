@@ -39,6 +39,7 @@ class RunnerPlugin:
     done: int = 0
     collection_errors: list[str] = field(default_factory=list)
     artifacts: dict[str, bytes] = field(default_factory=dict)
+    fatal: ImgconfError | None = None
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.total = len(session.items)
@@ -60,6 +61,21 @@ class RunnerPlugin:
 
         self.run = run
         self.artifacts = SuiteSession.current().artifacts()
+        self.fatal = SuiteSession.current().fatal
+
+
+def pytest_args(vendors: list[str]) -> list[str]:
+    """pytest's arguments for the suites of `vendors`, under the suites' own ini file."""
+    suites = paths.suites_dir()
+    return [
+        *(str(suites / vendor) for vendor in vendors),
+        "--rootdir",
+        str(suites),
+        "-c",
+        str(suites / "pytest.ini"),
+        "-p",
+        "no:cacheprovider",
+    ]
 
 
 def preflight(options: SuiteOptions) -> None:
@@ -82,21 +98,12 @@ def execute(
 ) -> Run:
     preflight(options)
     plugin = RunnerPlugin(options, on_progress)
-    suites = paths.suites_dir()
-    args = [
-        *(str(suites / vendor) for vendor in options.vendors),
-        "--rootdir",
-        str(suites),
-        "-c",
-        str(suites / "pytest.ini"),
-        "-p",
-        "no:cacheprovider",
-        "-q",
-        *(extra_args or []),
-    ]
+    args = [*pytest_args(options.vendors), "-q", *(extra_args or [])]
     captured = io.StringIO()
     with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
         code = pytest.main(args, plugins=[plugin])
+    if plugin.fatal is not None:
+        raise plugin.fatal
     if plugin.collection_errors:
         raise ImgconfError(f"the suites could not be collected: {plugin.collection_errors[0][:500]}")
     if plugin.run is None or code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):

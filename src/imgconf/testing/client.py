@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import requests
 from hypothesis import strategies as st
@@ -105,23 +106,33 @@ class ApiClient:
 
     # -- conformance ----------------------------------------------------------------------------
 
-    def operation(self, response: requests.Response) -> Any:
-        """The schemathesis operation a response answered."""
-        from imgconf.testing import contract
-
+    def _located(self, response: requests.Response) -> tuple[Any, Any, str]:
         request = response.request
         path = urlsplit(request.url or "").path
         found = self.vendor.spec_for(request.method or "GET", path)
         if found is None:
             raise AssertionError(f"{request.method} {path} is not an operation of {self.vendor.id}")
-        spec, operation = found
+        return found[0], found[1], path
+
+    def operation(self, response: requests.Response) -> Any:
+        """The schemathesis operation a response answered."""
+        from imgconf.testing import contract
+
+        spec, operation, _ = self._located(response)
         return contract.schema(self.vendor.id, spec.path.name)[operation.path][operation.method]
+
+    def path_parameters(self, response: requests.Response) -> dict[str, str]:
+        """The path parameters the request's URL filled into its operation's template."""
+        _, operation, path = self._located(response)
+        names = re.findall(r"\{([^}]+)\}", operation.path)
+        match = operation.pattern.fullmatch(path)
+        return {name: unquote(value) for name, value in zip(names, match.groups(), strict=True)} if match else {}
 
     def validate(self, response: requests.Response) -> requests.Response:
         """Hold a response to the spec (status, content type, headers, schema) and to the vendor's checks."""
         from imgconf.testing.contract import RESPONSE_CHECKS
 
-        case = self.operation(response).Case()
+        case = self.operation(response).Case(path_parameters=self.path_parameters(response))
         case.validate_response(response, checks=[*RESPONSE_CHECKS, *vendor_checks.checks_for(self.vendor.id)])
         return response
 

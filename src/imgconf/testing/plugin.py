@@ -225,6 +225,7 @@ def client_fixture(vendor: str) -> Callable[[], Any]:
         except TargetUnreachable as exc:
             pytest.skip(f"unreachable: {exc.message}")
         except ImgconfError as exc:
+            session.fatal = exc  # the runner re-raises it, so the user reads this reason, not pytest's
             pytest.exit(exc.message, returncode=int(exc.exit_code))
 
     return fixture

@@ -107,6 +107,8 @@ class SuiteSession:
         self._failure: ImgconfError | None = None
         self._image_server: ImageServer | None = None
         self._reachable: dict[str, str | None] = {}
+        # An error that ends the whole run (missing credentials, say); the runner reports it as it is.
+        self.fatal: ImgconfError | None = None
         self.cassette = None
         if options.record:
             from imgconf.runner.cassette import CassetteRecorder
