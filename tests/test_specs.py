@@ -106,3 +106,13 @@ def test_a_malformed_spec_is_one_clear_error(tmp_path):
     swagger.write_text("swagger: '2.0'\n")
     with pytest.raises(SpecError, match=r"not an OpenAPI 3\.1 document"):
         specs.load(swagger)
+
+
+@pytest.mark.parametrize("name", SPEC_FILES)
+def test_the_rendered_api_docs_are_current(name):
+    from imgconf import docs
+
+    page = paths.root() / "docs" / "api" / f"{Path(name).stem}.md"
+    assert page.exists() and page.read_text() == docs.render(specs.load(paths.specs_dir() / name)), (
+        f"{page} is stale: regenerate with `imgconf docs`"
+    )

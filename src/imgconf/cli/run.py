@@ -93,6 +93,13 @@ VERDICT_STYLE = {
 )
 @click.option("--no-history", is_flag=True, help="Neither read nor record run history.")
 @click.option("--dry-run", is_flag=True, help="Show what would be sent, to where, with which limits; send nothing.")
+@click.option(
+    "--stop-on-rule",
+    "stop_on_rules",
+    multiple=True,
+    hidden=True,
+    help="Stop at the first finding naming this rule (the selftest's drift runs).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Only the verdict line and the report path.")
 def command(
     target: str | None,
@@ -111,6 +118,7 @@ def command(
     history_path: Path | None,
     no_history: bool,
     dry_run: bool,
+    stop_on_rules: tuple[str, ...],
     quiet: bool,
 ) -> int:
     """Run the conformance suites and write report.json, junit.xml, summary.md and report.html.
@@ -132,6 +140,7 @@ def command(
         record=record,
         replay=replay,
         dry_run=dry_run,
+        stop_on_rules=frozenset(stop_on_rules),
     )
     console = output.console()
     if dry_run:

@@ -110,7 +110,7 @@ DRIFTS: tuple[Drift, ...] = (
     Drift(
         "altum.latency",
         Category.LATENCY,
-        "A tail-latency regression: one answer in ten takes over a second (a cold model container).",
+        "A tail-latency regression: one answer in 25 takes over a second (a cold model container).",
         ("altum.transport.latency",),
     ),
     Drift(

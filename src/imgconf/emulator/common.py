@@ -119,7 +119,8 @@ class SlowEveryNth:
     `nth` consecutive requests sees it, and the rest of the run is not slowed to a crawl.
     """
 
-    def __init__(self, app: ASGIApp, config: EmulatorConfig, drift: str, nth: int = 10, delay: float = 1.2) -> None:
+    # One in 25: imgconf.testing.latency times 25 consecutive requests against the emulator, so it meets one.
+    def __init__(self, app: ASGIApp, config: EmulatorConfig, drift: str, nth: int = 25, delay: float = 1.2) -> None:
         self.app = app
         self.active = config.drifting(drift)
         self.nth = int(config.option("latency_nth", nth))

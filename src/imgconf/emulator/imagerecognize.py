@@ -30,7 +30,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from imgconf import images
-from imgconf.emulator.common import BodyTooLarge, SlowEveryNth, content_rng, read_limited, with_body
+from imgconf.emulator.common import BodyTooLarge, Disturbances, SlowEveryNth, content_rng, read_limited, with_body
 from imgconf.emulator.config import EmulatorConfig
 from imgconf.emulator.drift import Category, Drift
 
@@ -137,7 +137,7 @@ DRIFTS: tuple[Drift, ...] = (
     Drift(
         "imagerecognize.latency",
         Category.LATENCY,
-        "A tail-latency regression: one answer in ten takes over a second (a cold recogniser).",
+        "A tail-latency regression: one answer in 25 takes over a second (a cold recogniser).",
         ("imagerecognize.transport.latency",),
     ),
 )
@@ -362,4 +362,10 @@ def create_app(config: EmulatorConfig | None = None) -> SlowEveryNth:
     for version in ("v2", "v3"):
         routes.append(Route(f"/api/{version}/", emulator.endpoint, methods=["GET", "POST"]))
         routes.append(Route(f"/api/{version}", emulator.directory_redirect, methods=["GET", "POST"]))
-    return SlowEveryNth(Starlette(routes=routes), config, "imagerecognize.latency")
+    disturbed = Disturbances(
+        Starlette(routes=routes),
+        config,
+        throttled={"status": 429, "status_message": "Too Many Requests", "data": None},
+        failing={"status": 500, "status_message": "Internal Server Error", "data": None},
+    )
+    return SlowEveryNth(disturbed, config, "imagerecognize.latency")

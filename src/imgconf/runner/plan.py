@@ -6,8 +6,6 @@ plan lists exactly the tests a real run would execute, and which would be skippe
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 from collections import defaultdict
@@ -19,7 +17,7 @@ from rich.table import Table
 
 from imgconf import vendors as registry
 from imgconf.runner import targets
-from imgconf.runner.run import pytest_args
+from imgconf.runner.run import pytest_args, quiet_pytest
 from imgconf.testing.session import SuiteOptions
 
 
@@ -40,14 +38,14 @@ class _Collector:
 def collect(options: SuiteOptions) -> list[str]:
     plugin = _Collector(options)
     args = [*pytest_args(options.vendors), "--collect-only", "-q"]
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+    with quiet_pytest():
         pytest.main(args, plugins=[plugin])
     return plugin.items
 
 
 def _limits(vendor: registry.Vendor, options: SuiteOptions) -> dict[str, Any]:
     remote = options.target.kind in ("live", "url")
-    budget = options.budget if options.budget is not None else (targets.DEFAULT_LIVE_BUDGET if remote else None)
+    budget = options.budget if options.budget is not None else (vendor.live_budget if remote else None)
     return {
         "budget": budget,
         "rate limits": [f"{rate.requests}/{rate.seconds:g}s {','.join(rate.methods)}" for rate in vendor.rate_limits]

@@ -262,7 +262,18 @@ class Selftest:
 
     def _drift(self, drift: Drift, seed: int, out: Path) -> DriftResult:
         outcome = _imgconf(
-            ["--vendor", drift.vendor, "--drift", drift.name, "--seed", str(seed), "--profile", self.profile], out
+            [
+                "--vendor",
+                drift.vendor,
+                "--drift",
+                drift.name,
+                "--seed",
+                str(seed),
+                "--profile",
+                self.profile,
+                *(f"--stop-on-rule={rule}" for rule in drift.breaks),
+            ],
+            out,
         )
         report = outcome.report or {"findings": [], "requests": 0}
         hits = _attributable(report, drift)

@@ -32,7 +32,6 @@ from imgconf.testing.transport import Budget, Guard, Pacer, Recorder, guarded_se
 from imgconf.vendors.base import Vendor
 
 EMULATOR_KINDS = ("emulator", "emulator-http")
-DEFAULT_LIVE_BUDGET = 50
 DEFAULT_LIVE_RETRIES = 5
 CONFIG_ENV = "IMGCONF_CONFIG"
 CONFIG_FILE = "imgconf.toml"
@@ -277,7 +276,7 @@ def _remote(
         urls = {name: base for name in vendor.spec_files}
     credentials = live_credentials(vendor, config)
     section = config.get("vendors", {}).get(vendor.id, {})
-    budget = settings.budget if settings.budget is not None else int(section.get("budget", DEFAULT_LIVE_BUDGET))
+    budget = settings.budget if settings.budget is not None else int(section.get("budget", vendor.live_budget))
     guard = Guard(
         vendor.id,
         recorder,

@@ -185,6 +185,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                 reason,
                 declared,
             )
+            stop = session.options.stop_on_rules
+            if stop and any(finding.rule["id"] in stop for finding in session.collector.findings):
+                item.session.shouldstop = "a finding named a rule the run was asked to stop on"
     return report
 
 

@@ -40,6 +40,8 @@ class SuiteOptions:
     command: str = ""
     record: bool = False
     dry_run: bool = False
+    # Stop the run at the first finding that names one of these rules (the selftest's drift runs).
+    stop_on_rules: frozenset[str] = frozenset()
 
     @classmethod
     def from_values(

@@ -122,6 +122,9 @@ class Vendor:
     retirement: Retirement | None = None
     # Operations that change the account (partner users, overrides): skipped live unless allowed.
     mutating_operations: tuple[str, ...] = ()
+    # Requests a live run may send by default (--budget and imgconf.toml override it). Small on purpose;
+    # a vendor whose contract needs more (asynchronous jobs polled until done) says so here, and why.
+    live_budget: int = 50
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @cached_property

@@ -61,6 +61,9 @@ VENDOR = Vendor(
         ),
     ),
     auth=ApiKeyHeader("X-Api-Key"),
+    # Every submission is polled until done, so each rule costs a POST and a few GETs: a smoke run sends
+    # about 75 requests (paced to the documented rates, about 45 s).
+    live_budget=100,
     image_urls=("https://www.w3schools.com/html/pic_trulli.jpg",),
     rate_limits=(
         RateLimit(2, 1.0, ("GET",)),

@@ -88,7 +88,7 @@ DRIFTS: tuple[Drift, ...] = (
     Drift(
         "huawei.latency",
         Category.LATENCY,
-        "A tail-latency regression: one answer in ten takes over a second (a cold inference container).",
+        "A tail-latency regression: one answer in 25 takes over a second (a cold inference container).",
         ("huawei.transport.latency",),
     ),
 )

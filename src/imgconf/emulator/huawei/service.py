@@ -17,7 +17,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from imgconf import images
-from imgconf.emulator.common import BodyTooLarge, DownloadFailed, SlowEveryNth, UrlFetcher, read_limited
+from imgconf.emulator.common import (
+    BodyTooLarge,
+    Disturbances,
+    DownloadFailed,
+    SlowEveryNth,
+    UrlFetcher,
+    read_limited,
+)
 from imgconf.emulator.config import EmulatorConfig
 from imgconf.emulator.huawei import answers, tagging
 from imgconf.emulator.huawei.accounts import Directory
@@ -154,4 +161,10 @@ def create_app(config: EmulatorConfig, credentials: tuple[dict[str, str], ...]) 
             Route("/{path:path}", emulator.unknown_route, methods=ALL_METHODS),
         ]
     )
-    return SlowEveryNth(RequestIds(app, config), config, "huawei.latency")
+    disturbed = Disturbances(
+        app,
+        config,
+        throttled={"error_code": "APIG.0308", "error_msg": "The throttling threshold has been reached"},
+        failing={"error_code": "APIG.0203", "error_msg": "Backend unavailable"},
+    )
+    return SlowEveryNth(RequestIds(disturbed, config), config, "huawei.latency")

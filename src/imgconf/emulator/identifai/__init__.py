@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp
 
+from imgconf.emulator.common import Disturbances
 from imgconf.emulator.config import EmulatorConfig
 from imgconf.emulator.identifai.app import build
 from imgconf.emulator.identifai.drifts import DRIFTS
@@ -43,4 +44,7 @@ __all__ = ["DEFAULT_CREDENTIALS", "DRIFTS", "VENDOR", "create_app"]
 def create_app(config: EmulatorConfig | None = None) -> ASGIApp:
     config = config or EmulatorConfig()
     app, _ = build(config, DEFAULT_CREDENTIALS)
-    return SlowLookups(app, config)
+    disturbed = Disturbances(
+        app, config, throttled={"message": "Too Many Attempts."}, failing={"message": "Server Error"}
+    )
+    return SlowLookups(disturbed, config)

@@ -98,7 +98,7 @@ DRIFTS: tuple[Drift, ...] = (
     Drift(
         LATENCY,
         Category.LATENCY,
-        "A lookup regression (a lost database index): one result-list request in ten takes over a second.",
+        "A lookup regression (a lost database index): one result-list request in 25 takes over a second.",
         ("identifai.transport.latency",),
     ),
 )

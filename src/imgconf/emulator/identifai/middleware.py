@@ -63,7 +63,7 @@ class SlowLookups:
     """The latency drift, scoped to the result lists: `SlowEveryNth` counts and slows only those requests.
 
     A lost index slows lookups, not uploads; and a run sends far fewer list requests than requests in all,
-    so the drifted run stays short while any ten consecutive lookups still meet one slow answer.
+    so the drifted run stays short while any 25 consecutive lookups still meet one slow answer.
     """
 
     def __init__(self, app: ASGIApp, config: EmulatorConfig) -> None:

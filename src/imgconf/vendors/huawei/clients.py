@@ -9,18 +9,12 @@ skip when the target's credentials do not allow it. The token is obtained once p
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote, urlsplit
-
-import requests
 
 from imgconf.errors import CredentialsMissing, UsageError
 from imgconf.redact import REDACTOR
-from imgconf.testing.checks import checks_for
 from imgconf.testing.client import ApiClient
-from imgconf.testing.contract import RESPONSE_CHECKS
 from imgconf.vendors.huawei import DEFAULT_PROJECT_NAME
 from imgconf.vendors.huawei.auth import token_request
 
@@ -38,17 +32,17 @@ class Issued:
 
 
 @dataclass(frozen=True)
-class HuaweiClients:
+class ApiClients:
     base: ApiClient
-    signed: HuaweiClient | None
-    token: HuaweiClient | None
-    lockout: HuaweiClient | None
+    signed: ApiClient | None
+    token: ApiClient | None
+    lockout: ApiClient | None
     project_id: str
     project_name: str
     issued: Issued | None
 
     @property
-    def default(self) -> HuaweiClient:
+    def default(self) -> ApiClient:
         """The client for tests that do not care how they authenticate: signing when possible, like the SDK."""
         client = self.signed or self.token
         assert client is not None
@@ -58,37 +52,12 @@ class HuaweiClients:
         return f"/v2/{project_id or self.project_id}/image/tagging"
 
 
-_CACHE: dict[int, HuaweiClients] = {}
+_CACHE: dict[int, ApiClients] = {}
 
 
-class HuaweiClient(ApiClient):
-    """An ApiClient whose `validate` also knows the path parameters of the answered operation.
-
-    The shared `ApiClient.validate` builds its schemathesis case without path parameters, which
-    schemathesis cannot format for a templated path such as /v2/{project_id}/image/tagging; here they
-    are read back from the URL the request went to.
-    """
-
-    def validate(self, response: requests.Response) -> requests.Response:
-        operation = self.operation(response)
-        case = operation.Case(path_parameters=path_parameters(operation.path, response.request.url or ""))
-        case.validate_response(response, checks=[*RESPONSE_CHECKS, *checks_for(self.vendor.id)])
-        return response
-
-
-def path_parameters(template: str, url: str) -> dict[str, str]:
-    """{name: value} of a path template's parameters in a concrete URL (empty when it does not match)."""
-    names = re.findall(r"\{([^}]+)\}", template)
-    pattern = re.escape(template)
-    for name in names:
-        pattern = pattern.replace(re.escape("{" + name + "}"), f"(?P<{name}>[^/]+)")
-    match = re.fullmatch(pattern, urlsplit(url).path)
-    return {name: unquote(value) for name, value in match.groupdict().items()} if match else {}
-
-
-def with_credentials(base: ApiClient, credentials: dict[str, str]) -> HuaweiClient:
+def with_credentials(base: ApiClient, credentials: dict[str, str]) -> ApiClient:
     """A client for the same target and session (budget, recording, host guard) with other credentials."""
-    return HuaweiClient(dataclasses.replace(base.target, credentials=credentials))
+    return ApiClient(dataclasses.replace(base.target, credentials=credentials))
 
 
 def obtain_token(base: ApiClient, credentials: dict[str, str], project_name: str) -> Issued:
@@ -124,7 +93,7 @@ def lookup_project(client: ApiClient, project_name: str) -> str:
     return str(projects[0]["id"])
 
 
-def for_target(base: ApiClient) -> HuaweiClients:
+def for_target(base: ApiClient) -> ApiClients:
     """The clients of this run's Huawei target (built once; the token is obtained once)."""
     key = id(base.target)
     if key not in _CACHE:
@@ -132,7 +101,7 @@ def for_target(base: ApiClient) -> HuaweiClients:
     return _CACHE[key]
 
 
-def _build(base: ApiClient) -> HuaweiClients:
+def _build(base: ApiClient) -> ApiClients:
     credentials = dict(base.credentials)
     project_name = credentials.get("project_name") or DEFAULT_PROJECT_NAME
     has_keys = bool(credentials.get("ak") and credentials.get("sk"))
@@ -156,4 +125,4 @@ def _build(base: ApiClient) -> HuaweiClients:
         lockout = with_credentials(
             base, {"ak": credentials["lockout_ak"], "sk": credentials["lockout_sk"], "project_id": project_id}
         )
-    return HuaweiClients(base, signed, token, lockout, project_id, project_name, issued)
+    return ApiClients(base, signed, token, lockout, project_id, project_name, issued)
