@@ -12,7 +12,6 @@ from imgconf.testing import examples
 from imgconf.vendors import huawei
 from imgconf.vendors.huawei import probes
 
-RESPONSES = examples.response_examples(huawei.VENDOR)
 # On a metered target, one documented request per operation (the first the docs print).
 REQUESTS = [
     item
@@ -25,11 +24,7 @@ REQUESTS = [
 ]
 
 
-@pytest.mark.parametrize("item", RESPONSES, ids=examples.example_id)
-def test_response_example_matches_schema(item, record_property):
-    spec, example = item
-    record_property("operation", example.operation)
-    examples.validate_response_example(spec, example)
+test_response_example_matches_schema = examples.response_example_test(huawei.VENDOR)
 
 
 @pytest.mark.parametrize("item", REQUESTS, ids=examples.example_id)

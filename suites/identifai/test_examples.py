@@ -5,15 +5,10 @@ import pytest
 from imgconf.testing import examples
 from imgconf.vendors import identifai
 
-RESPONSES = examples.response_examples(identifai.VENDOR)
 REQUESTS = examples.request_examples(identifai.VENDOR)
 
 
-@pytest.mark.parametrize("item", RESPONSES, ids=examples.example_id)
-def test_response_example_matches_schema(item, record_property):
-    spec, example = item
-    record_property("operation", example.operation)
-    examples.validate_response_example(spec, example)
+test_response_example_matches_schema = examples.response_example_test(identifai.VENDOR)
 
 
 @pytest.mark.parametrize("item", REQUESTS, ids=examples.example_id)

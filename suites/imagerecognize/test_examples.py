@@ -15,16 +15,11 @@ from imgconf import images
 from imgconf.testing import examples, violated
 from imgconf.vendors import imagerecognize
 
-RESPONSES = examples.response_examples(imagerecognize.VENDOR)
 REQUESTS = examples.request_examples(imagerecognize.VENDOR)
 IMAGE = images.render(120, 90, seed=31, fmt="jpeg")  # image.jpg
 
 
-@pytest.mark.parametrize("item", RESPONSES, ids=examples.example_id)
-def test_response_example_matches_schema(item, record_property):
-    spec, example = item
-    record_property("operation", example.operation)
-    examples.validate_response_example(spec, example)
+test_response_example_matches_schema = examples.response_example_test(imagerecognize.VENDOR)
 
 
 def python_sample(fields, key):

@@ -73,3 +73,19 @@ def _rule_of(error: jsonschema.ValidationError) -> str | None:
             return schema["x-rule"]
         node = node.parent
     return None
+
+
+def response_example_test(vendor: Vendor) -> Any:
+    """The test every suite has: each documented response example matches its own schema.
+
+    A suite binds it as `test_response_example_matches_schema = examples.response_example_test(VENDOR)`.
+    """
+    import pytest
+
+    @pytest.mark.parametrize("item", response_examples(vendor), ids=example_id)
+    def test_response_example_matches_schema(item: tuple[specs.Spec, specs.Example], record_property: Any) -> None:
+        spec, example = item
+        record_property("operation", example.operation)
+        validate_response_example(spec, example)
+
+    return test_response_example_matches_schema
