@@ -14,27 +14,11 @@ from imgconf.redact import REDACTOR
 from imgconf.testing import violated
 from imgconf.vendors.huawei import DOCUMENTED_TOKEN, probes
 
-V1 = "/v1.0/image/tagging"
+V1 = probes.V1_PATH
 # On a metered target (50 requests a run) each rule is checked once, on v2, the operation the SDK calls.
 VERSIONS = probes.on_live(["v2", "v1"], 1)
 SAMPLE = images.render(64, 48, seed=11, fmt="jpeg")
 BODY = probes.image_body(SAMPLE, language="en")
-
-
-def local_only(reason):
-    return pytest.mark.skipif(not probes.local(), reason=f"saved on a metered target: {reason}")
-
-
-def code(response):
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    return body.get("error_code") if isinstance(body, dict) else None
-
-
-def tagging_paths(clients):
-    return {"v1": V1, "v2": clients.v2()}
 
 
 def refused_401(api, response, what, rule="huawei.auth.enforced"):
@@ -42,7 +26,9 @@ def refused_401(api, response, what, rule="huawei.auth.enforced"):
     violated(rule, response.status_code not in range(200, 300), f"{what} answered {response.status_code}")
     api.validate(response)
     assert response.status_code == 401, f"{what}: expected 401, got {response.status_code} {response.text[:200]}"
-    assert code(response) == "APIG.0301", f"{what}: error_code {code(response)!r}, not APIG.0301"
+    assert probes.error_code(response) == "APIG.0301", (
+        f"{what}: error_code {probes.error_code(response)!r}, not APIG.0301"
+    )
 
 
 def refused_then_reset(api, response, what, rule, path):
@@ -64,7 +50,7 @@ def refused_then_reset(api, response, what, rule, path):
 )
 def test_both_modes_are_accepted_on_both_versions(request, clients, mode, version):
     api = request.getfixturevalue("signed" if mode == "signed" else "token_api")
-    response = api.post(tagging_paths(clients)[version], json=BODY)
+    response = api.post(probes.tagging_paths(clients.v2())[version], json=BODY)
     assert response.status_code == 200, f"{mode} on {version}: {response.status_code} {response.text[:200]}"
     api.validate(response)
 
@@ -75,14 +61,14 @@ def test_both_modes_are_accepted_on_both_versions(request, clients, mode, versio
 @pytest.mark.rule("huawei.auth.missing")
 @pytest.mark.parametrize("version", VERSIONS)
 def test_no_credentials_is_refused(api, clients, version):
-    response = api.post(tagging_paths(clients)[version], json=BODY, auth="none")
+    response = api.post(probes.tagging_paths(clients.v2())[version], json=BODY, auth="none")
     refused_401(api, response, f"{version} without credentials")
 
 
 @pytest.mark.rule("huawei.auth.token-invalid")
 @pytest.mark.parametrize("version", VERSIONS)
 def test_a_token_that_was_never_issued_is_refused(token_api, clients, version):
-    response = token_api.post(tagging_paths(clients)[version], json=BODY, auth="invalid")
+    response = token_api.post(probes.tagging_paths(clients.v2())[version], json=BODY, auth="invalid")
     refused_401(token_api, response, f"{version} with a made-up token")
 
 
@@ -90,7 +76,7 @@ def test_a_token_that_was_never_issued_is_refused(token_api, clients, version):
 @pytest.mark.parametrize("version", VERSIONS)
 def test_the_docs_expired_token_is_refused(api, clients, version):
     """The docs' example token belongs to the token body they print, which expired on 2019-02-13."""
-    response = api.post(tagging_paths(clients)[version], json=BODY, auth={"token": DOCUMENTED_TOKEN})
+    response = api.post(probes.tagging_paths(clients.v2())[version], json=BODY, auth={"token": DOCUMENTED_TOKEN})
     refused_401(api, response, f"{version} with the docs' expired token", rule="huawei.auth.token-expiry")
 
 
@@ -100,7 +86,7 @@ def test_the_docs_expired_token_is_refused(api, clients, version):
 @pytest.mark.rule("huawei.auth.signature")
 @pytest.mark.parametrize("version", VERSIONS)
 def test_an_unknown_access_key_is_refused(signed, clients, version):
-    response = signed.post(tagging_paths(clients)[version], json=BODY, auth="invalid")
+    response = signed.post(probes.tagging_paths(clients.v2())[version], json=BODY, auth="invalid")
     refused_401(signed, response, f"{version} signed with an AK never issued", rule="huawei.auth.signature")
 
 
@@ -108,13 +94,13 @@ def test_an_unknown_access_key_is_refused(signed, clients, version):
 @pytest.mark.parametrize("version", VERSIONS)
 def test_a_wrong_secret_key_is_refused(signed, clients, version):
     wrong = {**signed.credentials, "sk": signed.credentials["sk"][::-1] + "x"}
-    path = tagging_paths(clients)[version]
+    path = probes.tagging_paths(clients.v2())[version]
     response = signed.post(path, json=BODY, auth=wrong)
     refused_then_reset(signed, response, f"{version} with a wrong SK", "huawei.auth.signature", path)
 
 
 @pytest.mark.rule("huawei.auth.signature")
-@local_only("the wrong-SK test covers the rule")
+@probes.local_only("the wrong-SK test covers the rule")
 def test_a_body_changed_after_signing_is_refused(signed, clients):
     sent = probes.image_body(SAMPLE, language="en", limit=5)
     original = json.dumps(sent).encode()
@@ -129,7 +115,7 @@ def test_a_body_changed_after_signing_is_refused(signed, clients):
 
 
 @pytest.mark.rule("huawei.auth.signature")
-@local_only("the wrong-SK test covers the rule")
+@probes.local_only("the wrong-SK test covers the rule")
 def test_a_signed_header_changed_after_signing_is_refused(signed, clients):
     response = signed.session.post(
         signed.url(clients.v2()),
@@ -152,7 +138,7 @@ def test_a_signature_without_the_trailing_slash_is_refused(signed, clients):
 
 
 @pytest.mark.rule("huawei.auth.signing-rules")
-@local_only("the trailing-slash test covers the rule")
+@probes.local_only("the trailing-slash test covers the rule")
 def test_x_sdk_date_must_be_signed(signed, clients):
     response = signed.session.post(
         signed.url(clients.v2()),
@@ -165,7 +151,7 @@ def test_x_sdk_date_must_be_signed(signed, clients):
 
 
 @pytest.mark.rule("huawei.auth.signing-rules")
-@local_only("the trailing-slash test covers the rule")
+@probes.local_only("the trailing-slash test covers the rule")
 def test_the_raw_body_bytes_are_what_is_signed(signed, clients):
     """JSON as a hand-written client sends it (spaces, line breaks, escapes): hashed as sent, accepted."""
     text = '{\n  "language" : "\\u0065n",\n  "image" : "' + probes.encode(SAMPLE) + '",\n  "limit":5 }'
@@ -180,7 +166,7 @@ def test_the_raw_body_bytes_are_what_is_signed(signed, clients):
 
 
 @pytest.mark.rule("huawei.auth.signing-rules")
-@local_only("the trailing-slash test covers the rule")
+@probes.local_only("the trailing-slash test covers the rule")
 def test_an_unsigned_payload_is_accepted(signed, clients):
     response = signed.session.post(
         signed.url(clients.v2()),
@@ -236,11 +222,11 @@ def test_another_project_is_refused(request, clients, mode):
     violated("huawei.auth.enforced", response.status_code != 200, f"another project's path answered 200 ({mode})")
     api.validate(response)
     assert response.status_code == 400, f"{mode}: {response.status_code} {response.text[:200]}"
-    assert code(response) == "ModelArts.4203", f"{mode}: {code(response)!r}"
+    assert probes.error_code(response) == "ModelArts.4203", f"{mode}: {probes.error_code(response)!r}"
 
 
 @pytest.mark.rule("huawei.auth.project")
-@local_only("the other-project test covers the rule")
+@probes.local_only("the other-project test covers the rule")
 def test_a_domain_scoped_token_is_refused(api, clients):
     issued = clients.issued
     if issued is None:
@@ -269,4 +255,4 @@ def test_a_domain_scoped_token_is_refused(api, clients):
     response = api.post(clients.v2(), json=BODY, auth={"token": domain_token})
     api.validate(response)
     assert response.status_code == 400, f"{response.status_code} {response.text[:200]}"
-    assert code(response) == "ModelArts.0212", code(response)
+    assert probes.error_code(response) == "ModelArts.0212", probes.error_code(response)

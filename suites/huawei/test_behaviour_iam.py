@@ -12,10 +12,6 @@ TOKENS, PROJECTS = "/v3/auth/tokens", "/v3/projects"
 TIMESTAMP = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
-def local_only(reason):
-    return pytest.mark.skipif(not probes.local(), reason=f"saved on a metered target: {reason}")
-
-
 def iam_user(clients):
     credentials = clients.base.credentials
     if not all(credentials.get(name) for name in ("iam_user", "iam_password", "iam_domain")):
@@ -32,7 +28,7 @@ def test_a_token_lives_24_hours(token_api, clients):
 
 
 @pytest.mark.rule("huawei.iam.token-issued")
-@local_only("the run's own token was issued and its body is checked by the 24-hour test")
+@probes.local_only("the run's own token was issued and its body is checked by the 24-hour test")
 def test_a_password_gets_a_project_token_in_x_subject_token(api, clients):
     credentials = iam_user(clients)
     body = huawei_clients.token_request(
@@ -49,7 +45,7 @@ def test_a_password_gets_a_project_token_in_x_subject_token(api, clients):
 
 
 @pytest.mark.rule("huawei.iam.bad-password")
-@local_only("a wrong password counts towards IAM's login lockout of the real user")
+@probes.local_only("a wrong password counts towards IAM's login lockout of the real user")
 def test_a_wrong_password_gets_no_token(api, clients):
     credentials = iam_user(clients)
     body = huawei_clients.token_request(
@@ -98,7 +94,7 @@ def test_the_project_is_found_by_name(request, clients, mode):
 
 
 @pytest.mark.rule("huawei.iam.projects")
-@local_only("the lookup by name covers the rule")
+@probes.local_only("the lookup by name covers the rule")
 def test_an_unknown_name_finds_no_project(api):
     response = api.get(PROJECTS, params={"name": "imgconf-no-such-region-1"})
     assert response.status_code == 200, f"{response.status_code} {response.text[:200]}"

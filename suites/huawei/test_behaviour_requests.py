@@ -7,25 +7,9 @@ from imgconf import images
 from imgconf.testing import strategies, violated
 from imgconf.vendors.huawei import probes
 
-V1 = "/v1.0/image/tagging"
+V1 = probes.V1_PATH
 SAMPLE = images.render(64, 48, seed=21, fmt="png")
 MB = 1024 * 1024
-
-
-def local_only(reason):
-    return pytest.mark.skipif(not probes.local(), reason=f"saved on a metered target: {reason}")
-
-
-def code(response):
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    return body.get("error_code") if isinstance(body, dict) else None
-
-
-def paths(clients):
-    return {"v1": V1, "v2": clients.v2()}
 
 
 def refused(api, response, status, expected, what):
@@ -34,7 +18,9 @@ def refused(api, response, status, expected, what):
     assert response.status_code == status, (
         f"{what}: expected {status}, got {response.status_code} {response.text[:200]}"
     )
-    assert code(response) == expected, f"{what}: error_code {code(response)!r}, expected {expected}"
+    assert probes.error_code(response) == expected, (
+        f"{what}: error_code {probes.error_code(response)!r}, expected {expected}"
+    )
 
 
 # -- the body -----------------------------------------------------------------------------------------
@@ -53,7 +39,9 @@ def refused(api, response, status, expected, what):
     ),
 )
 def test_a_body_that_is_not_a_json_object_is_refused(api, clients, version, body):
-    response = api.post(paths(clients)[version], data=body, headers={"Content-Type": "application/json"})
+    response = api.post(
+        probes.tagging_paths(clients.v2())[version], data=body, headers={"Content-Type": "application/json"}
+    )
     refused(api, response, 400, "AIS.0014", f"{version} body {body!r}")
 
 
@@ -68,7 +56,9 @@ def test_exactly_one_of_image_and_url(api, clients, version, case):
         "both-empty": {"image": "", "url": ""},
         "both": {"image": probes.encode(SAMPLE), "url": "https://example.com/photo.jpg"},
     }[case]
-    refused(api, api.post(paths(clients)[version], json=body), 400, "AIS.0501", f"{version} with {case}")
+    refused(
+        api, api.post(probes.tagging_paths(clients.v2())[version], json=body), 400, "AIS.0501", f"{version} with {case}"
+    )
 
 
 @pytest.mark.rule("huawei.request.parameters")
@@ -97,11 +87,17 @@ def test_exactly_one_of_image_and_url(api, clients, version, case):
 )
 def test_fields_out_of_their_type_or_range_are_refused(api, clients, version, field, value):
     body = probes.image_body(SAMPLE, **{field: value}) if field != "image" else {"image": value}
-    refused(api, api.post(paths(clients)[version], json=body), 400, "AIS.0501", f"{version} {field}={value!r}")
+    refused(
+        api,
+        api.post(probes.tagging_paths(clients.v2())[version], json=body),
+        400,
+        "AIS.0501",
+        f"{version} {field}={value!r}",
+    )
 
 
 @pytest.mark.rule("huawei.v1.threshold-default")
-@local_only("v1.0 is deprecated; two requests for one of its details")
+@probes.local_only("v1.0 is deprecated; two requests for one of its details")
 @pytest.mark.parametrize("threshold", [150, -5])
 def test_v1_uses_its_default_threshold_when_out_of_range(api, threshold):
     baseline = api.post(V1, json=probes.image_body(SAMPLE, threshold=0, limit=-1))
@@ -112,7 +108,7 @@ def test_v1_uses_its_default_threshold_when_out_of_range(api, threshold):
 
 
 @pytest.mark.rule("huawei.request.parameters")
-@local_only("v1.0 is deprecated; two requests for one of its details")
+@probes.local_only("v1.0 is deprecated; two requests for one of its details")
 def test_v1_limit_minus_one_returns_every_tag(api):
     everything = api.post(V1, json=probes.image_body(SAMPLE, threshold=0, limit=-1))
     assert everything.status_code == 200, f"{everything.status_code} {everything.text[:200]}"
@@ -125,7 +121,7 @@ def test_v1_limit_minus_one_returns_every_tag(api):
 
 
 @pytest.mark.rule("huawei.request.image-base64")
-@local_only("two requests; the samples' bodies are sent by the example tests")
+@probes.local_only("two requests; the samples' bodies are sent by the example tests")
 def test_base64_with_line_breaks_is_accepted(api, clients):
     """The PHP sample chunk_splits its base64 (76 characters and \\r\\n): the same image, the same tags."""
     text = probes.encode(SAMPLE)
@@ -138,18 +134,20 @@ def test_base64_with_line_breaks_is_accepted(api, clients):
 
 
 @pytest.mark.rule("huawei.request.image-base64")
-@local_only("the parameter test covers AIS.0501")
+@probes.local_only("the parameter test covers AIS.0501")
 @pytest.mark.parametrize("text", ["not base64!", "data:image/png;base64,iVBORw0KGgo", "%%%%"])
 def test_an_image_that_is_not_base64_is_refused(api, clients, text):
     refused(api, api.post(clients.v2(), json={"image": text}), 400, "AIS.0501", f"image {text!r}")
 
 
 @pytest.mark.rule("huawei.request.image-format")
-@local_only("every other test sends accepted images")
+@probes.local_only("every other test sends accepted images")
 @pytest.mark.parametrize("version", ["v1", "v2"])
 @pytest.mark.parametrize("fmt", ["jpeg", "png", "bmp"])
 def test_jpg_png_and_bmp_are_accepted(api, clients, version, fmt):
-    response = api.post(paths(clients)[version], json=probes.image_body(images.render(40, 30, 3, fmt)))
+    response = api.post(
+        probes.tagging_paths(clients.v2())[version], json=probes.image_body(images.render(40, 30, 3, fmt))
+    )
     violated("huawei.request.accepted", response.status_code == 200, f"a {fmt} got {response.status_code}")
     api.validate(response)
 
@@ -185,16 +183,18 @@ def test_image_sides_are_bounded(api, clients, width, height, accepted):
 
 
 @pytest.mark.rule("huawei.request.image-size")
-@local_only("either answer passes")
+@probes.local_only("either answer passes")
 def test_a_narrow_side_of_exactly_15_is_either_answer(api, clients):
     """The seed says 'greater than 15', the SDK text '>= 15' (x-errata huawei-min-side)."""
     response = api.post(clients.v2(), json=probes.image_body(images.render(15, 100, 9, "png")))
     api.validate(response)
-    assert response.status_code == 200 or code(response) == "AIS.0504", f"{response.status_code} {response.text[:200]}"
+    assert response.status_code == 200 or probes.error_code(response) == "AIS.0504", (
+        f"{response.status_code} {response.text[:200]}"
+    )
 
 
 @pytest.mark.rule("huawei.request.image-size")
-@local_only("a 10 MB upload; the sides test covers AIS.0504")
+@probes.local_only("a 10 MB upload; the sides test covers AIS.0504")
 def test_base64_over_10_mb_is_refused(api, clients):
     text = probes.encode(b"\xff\xd8\xff\xe0" + b"\0" * (10 * MB * 3 // 4))  # over 10 MB as base64, under 12 MB
     assert 10 * MB < len(text) < 12 * MB - 100
@@ -202,7 +202,7 @@ def test_base64_over_10_mb_is_refused(api, clients):
 
 
 @pytest.mark.rule("huawei.request.image-format")
-@local_only("the other-formats test covers the rule")
+@probes.local_only("the other-formats test covers the rule")
 @settings(max_examples=6, database=None, deadline=None)
 @given(data=strategies.invalid_uploads(("png", "jpeg", "bmp")))
 def test_generated_non_images_are_refused(api, clients, data):
@@ -211,7 +211,9 @@ def test_generated_non_images_are_refused(api, clients, data):
         return  # an empty image string is "neither image nor url", tested above
     violated("huawei.request.validation", response.status_code == 400, f"{data[:8]!r}... got {response.status_code}")
     api.validate(response)
-    assert code(response) in ("AIS.0502", "AIS.0503", "AIS.0504"), f"{data[:8]!r}...: {code(response)!r}"
+    assert probes.error_code(response) in ("AIS.0502", "AIS.0503", "AIS.0504"), (
+        f"{data[:8]!r}...: {probes.error_code(response)!r}"
+    )
 
 
 # -- URLs -----------------------------------------------------------------------------------------------
@@ -240,7 +242,7 @@ def test_a_url_serving_an_image_is_accepted(api, clients, version):
         url = api.target.image_urls[0]
     else:
         pytest.skip("no public image URL configured (IMGCONF_HUAWEI_IMAGE_URLS)")
-    response = api.post(paths(clients)[version], json={"url": url, "image": ""})
+    response = api.post(probes.tagging_paths(clients.v2())[version], json={"url": url, "image": ""})
     violated("huawei.request.accepted", response.status_code == 200, f"{url} got {response.status_code}")
     api.validate(response)
 
@@ -273,5 +275,5 @@ def test_a_body_over_12_mb_is_refused_by_the_gateway(request, clients, mode):
 def test_what_is_not_an_api_gets_apig_0101(api, method, path):
     response = api.request(method, path, json=probes.image_body(SAMPLE))
     assert response.status_code == 404, f"{method} {path}: {response.status_code} {response.text[:200]}"
-    assert code(response) == "APIG.0101", code(response)
+    assert probes.error_code(response) == "APIG.0101", probes.error_code(response)
     violated("huawei.transport.request-id", bool(response.headers.get("X-Request-Id")), "404 without X-Request-Id")

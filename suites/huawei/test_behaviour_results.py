@@ -14,12 +14,8 @@ from imgconf.testing import latency, violated
 from imgconf.testing.session import SuiteSession
 from imgconf.vendors.huawei import probes
 
-V1 = "/v1.0/image/tagging"
+V1 = probes.V1_PATH
 SAMPLE = images.render(96, 72, seed=31, fmt="jpeg")
-
-
-def local_only(reason):
-    return pytest.mark.skipif(not probes.local(), reason=f"saved on a metered target: {reason}")
 
 
 def corpus(api):
@@ -56,7 +52,7 @@ def baseline(api, path, data):
 
 
 @pytest.mark.rule("huawei.result.shape")
-@local_only("the contract tests hold every answer to the schemas")
+@probes.local_only("the contract tests hold every answer to the schemas")
 @pytest.mark.parametrize("version", ["v1", "v2"])
 def test_a_corpus_gets_documented_answers(api, clients, version):
     path = V1 if version == "v1" else clients.v2()
@@ -85,7 +81,7 @@ def test_v1_and_v2_differ_as_documented(api, clients):
 
 
 @pytest.mark.rule("huawei.v2.instances")
-@local_only("the contract tests send generated images")
+@probes.local_only("the contract tests send generated images")
 @settings(max_examples=6, database=None, deadline=None)
 @given(item=probes.accepted_images(max_side=400))
 def test_generated_images_get_boxes_inside_them(api, clients, item):
@@ -99,7 +95,7 @@ def test_generated_images_get_boxes_inside_them(api, clients, item):
 
 
 @pytest.mark.rule("huawei.result.language")
-@local_only("the vendor check holds every answer's names to its language")
+@probes.local_only("the vendor check holds every answer's names to its language")
 @pytest.mark.parametrize("version", ["v1", "v2"])
 def test_the_default_language_is_chinese(api, clients, version):
     path = V1 if version == "v1" else clients.v2()
@@ -188,7 +184,7 @@ def test_the_defaults_apply_when_nothing_is_asked(api, clients, version, thresho
 
 
 @pytest.mark.rule("huawei.result.deterministic")
-@local_only("an assumption, and two requests an image")
+@probes.local_only("an assumption, and two requests an image")
 def test_the_same_image_gets_the_same_tags(api, clients):
     for name, data, _ in corpus(api)[:3]:
         first = api.post(clients.v2(), json=probes.image_body(data, threshold=0)).json()
@@ -210,7 +206,7 @@ def test_a_url_gets_the_tags_its_bytes_get(api, clients):
 
 
 @pytest.mark.rule("huawei.transport.request-id")
-@local_only("the vendor check holds every answer to it")
+@probes.local_only("the vendor check holds every answer to it")
 def test_every_answer_carries_a_request_id(api, clients):
     answers = {
         "200": api.post(clients.v2(), json=probes.image_body(SAMPLE)),

@@ -40,6 +40,7 @@ from imgconf.emulator.identifai.store import (
     Store,
     seed_users,
 )
+from imgconf.vendors.identifai import wants_json
 
 # Which account each credential field of the module's defaults (or of --credential) opens.
 ROLES = {
@@ -280,7 +281,7 @@ class IdentifaiEmulator:
         return analysis.audio_result(digest, media.clip_info(submission.data).seconds), None
 
     def submitted(self, request: Request, identifier: str) -> Response:
-        if self.config.drifting(drifts.TEXT_IGNORED) or forms.wants_json(request.headers.get("accept")):
+        if self.config.drifting(drifts.TEXT_IGNORED) or wants_json(request.headers.get("accept")):
             return self.json({"identifier": identifier}, 200)
         return PlainTextResponse(identifier, 200)
 

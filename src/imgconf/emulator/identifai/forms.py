@@ -110,27 +110,6 @@ def options(form: FormData, kind: str) -> tuple[Options, dict[str, Any]]:
     return Options(**values), {"ref_id": ref_id, "webhook_url": webhook_url, "no_cache": no_cache}
 
 
-def wants_json(accept: str | None) -> bool:
-    """Laravel's wantsJson(): the most preferred type of Accept is JSON (x-assumption identifai-accept-default)."""
-    if not accept:
-        return False
-    ranked = []
-    for position, item in enumerate(accept.split(",")):
-        parts = [part.strip() for part in item.split(";")]
-        quality = 1.0
-        for parameter in parts[1:]:
-            if parameter.startswith("q="):
-                try:
-                    quality = float(parameter[2:])
-                except ValueError:
-                    quality = 0.0
-        ranked.append((-quality, position, parts[0].lower()))
-    if not ranked:
-        return False
-    first = min(ranked)[2]
-    return "/json" in first or "+json" in first
-
-
 def json_form(body: bytes) -> FormData:
     """A JSON object body as form fields (text values, nulls left out); anything else is an empty form."""
     try:

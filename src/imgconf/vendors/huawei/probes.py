@@ -142,3 +142,27 @@ def set_header(name: str, value: str) -> Mutation:
 
 def minutes_ago(minutes: float) -> datetime:
     return datetime.now(UTC) - timedelta(minutes=minutes)
+
+
+V1_PATH = "/v1.0/image/tagging"
+
+
+def local_only(reason: str) -> Any:
+    """Skip on a metered target, saying which other test covers the rule there."""
+    import pytest
+
+    return pytest.mark.skipif(not local(), reason=f"saved on a metered target: {reason}")
+
+
+def error_code(response: requests.Response) -> str | None:
+    """The `error_code` of a Huawei error body, or None when there is none to read."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body.get("error_code") if isinstance(body, dict) else None
+
+
+def tagging_paths(project_path: str) -> dict[str, str]:
+    """Both tagging versions by name: v1.0's fixed path and v2's path for the run's project."""
+    return {"v1": V1_PATH, "v2": project_path}
