@@ -114,7 +114,8 @@ def plain_schemathesis(
     credentials = dict(emulator.get(vendor.id).default_credentials[0])
     config = vendor.auth.schemathesis_config(credentials, base_url)
     if config is None:
-        return {"applicable": False, "reason": "its auth cannot be given to plain st run as static headers"}
+        reason = "its credentials cannot be given to plain `st run` as fixed headers or query parameters"
+        return {"applicable": False, "reason": reason}
     workdir.mkdir(parents=True, exist_ok=True)
     config_path = workdir / "schemathesis.toml"
     config_path.write_text(_toml(config))
