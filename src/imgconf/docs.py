@@ -47,12 +47,15 @@ def _fields(spec: specs.Spec, schema: Any, base: Path, prefix: str = "", depth: 
     schema, base = spec.resolve(schema, base)
     if not isinstance(schema, dict) or depth > MAX_DEPTH:
         return []
+    # Branches come after the fields they share (a body's properties with a oneOf of its required sets,
+    # say), or alone when the schema is nothing but its branches.
+    branches = [
+        row
+        for combinator in ("oneOf", "anyOf")
+        for index, option in enumerate(schema.get(combinator, []), start=1)
+        for row in _fields(spec, option, base, f"{prefix}({combinator} {index})", depth + 1)
+    ]
     rows: list[list[str]] = []
-    for combinator in ("oneOf", "anyOf"):
-        if combinator in schema:
-            for index, option in enumerate(schema[combinator], start=1):
-                rows += _fields(spec, option, base, f"{prefix}({combinator} {index})", depth + 1)
-            return rows
     if schema.get("type") == "array" and isinstance(schema.get("items"), dict):
         return _fields(spec, schema["items"], base, f"{prefix}[]", depth + 1)
     required = set(schema.get("required", []))
@@ -72,7 +75,7 @@ def _fields(spec: specs.Spec, schema: Any, base: Path, prefix: str = "", depth: 
         )
         if isinstance(resolved, dict) and (resolved.get("properties") or resolved.get("items")):
             rows += _fields(spec, resolved, child_base, path, depth + 1)
-    return rows
+    return rows + branches
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
