@@ -8,7 +8,7 @@
 import pytest
 
 from imgconf.errors import ImgconfError
-from imgconf.testing.plugin import client_fixture
+from imgconf.testing.plugin import client_fixture, end_run
 from imgconf.vendors.huawei import clients as huawei_clients
 
 target_client = client_fixture("huawei")
@@ -19,7 +19,7 @@ def clients(target_client):
     try:
         return huawei_clients.for_target(target_client)
     except ImgconfError as exc:
-        pytest.exit(exc.message, returncode=int(exc.exit_code))
+        end_run(exc)
 
 
 @pytest.fixture(scope="session")

@@ -105,7 +105,7 @@ def validate_command(file: Path, out: Path) -> int:
     directory = writer.write_report(
         run.asdict(),
         out,
-        files={name: data for finding in run.findings for name, data in finding.evidence.files.items()},
+        files=run.evidence_files(),
     )
     console = output.console()
     for finding in run.findings:

@@ -143,6 +143,10 @@ class Run:
     command: str
     notes: list[str] = field(default_factory=list)
 
+    def evidence_files(self) -> dict[str, bytes]:
+        """The files its findings' reproducers refer to (evidence/<name>), written beside the report."""
+        return {name: data for finding in self.findings for name, data in finding.evidence.files.items()}
+
     def asdict(self) -> dict[str, Any]:
         return {
             "format": FORMAT,

@@ -187,7 +187,7 @@ def publish(
         if not has_new:
             report["exit_code"] = int(ExitCode.CONFORMANT)
             report["notes"].append("--fail-on new: every finding was already present in the previous run")
-    files = {name: data for finding in run.findings for name, data in finding.evidence.files.items()}
+    files = run.evidence_files()
     directory = writer.write_report(report, out_dir, files, trend=trend, extra_files=artifacts)
     if history is not None and problem is None:
         try:

@@ -34,7 +34,7 @@ from schemathesis.specs.openapi.checks import (
 
 from imgconf import paths, specs
 from imgconf.testing import strategies
-from imgconf.testing.session import SuiteSession
+from imgconf.testing.session import SuiteSession, sized
 
 # The checks any single response can be held to, without knowing how its request was generated.
 RESPONSE_CHECKS = [
@@ -80,6 +80,12 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
+def examples_per_operation() -> int:
+    """The profile's generated cases per operation; a few on a metered vendor, where the budget goes to the rules."""
+    profile = SuiteSession.current().options.profile
+    return sized(profile.max_examples, min(3, profile.max_examples))
+
+
 def config_for(vendor: str) -> dict[str, Any]:
     """Defaults, then the vendor's `schemathesis.toml`, then what the run decides."""
     session = SuiteSession.current()
@@ -90,7 +96,7 @@ def config_for(vendor: str) -> dict[str, Any]:
         "seed": session.options.seed,
         "generation": {
             "database": "none",
-            "max-examples": profile.max_examples if session.options.target.local else min(3, profile.max_examples),
+            "max-examples": examples_per_operation(),
         },
         "phases": {
             "coverage": {"enabled": profile.coverage, "unexpected-methods": []},
@@ -134,10 +140,8 @@ def schema(vendor: str, spec_file: str) -> Any:
 
 def settings(**overrides: Any) -> hypothesis.settings:
     """Hypothesis settings for a contract test: no example database, no deadline, the run's budget."""
-    options = SuiteSession.current().options
     values: dict[str, Any] = {
-        # A live vendor is metered: a few generated cases per operation, the budget goes to the behaviour rules.
-        "max_examples": options.profile.max_examples if options.target.local else min(3, options.profile.max_examples),
+        "max_examples": examples_per_operation(),
         "database": None,
         "deadline": None,
         "suppress_health_check": list(HealthCheck),

@@ -11,7 +11,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -217,6 +217,15 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.write_line(f"imgconf report: {directory / 'report.html'}")
 
 
+def end_run(exc: ImgconfError) -> NoReturn:
+    """Stop the whole run on an error no test can get past (missing credentials, say).
+
+    The error is kept on the session so `imgconf run` reports it as it is, not as pytest's exit.
+    """
+    SuiteSession.current().fatal = exc
+    pytest.exit(exc.message, returncode=int(exc.exit_code))
+
+
 def client_fixture(vendor: str) -> Callable[[], Any]:
     """A session fixture giving the suite an `ApiClient` for `vendor`; skips the suite if it is unreachable."""
 
@@ -228,7 +237,6 @@ def client_fixture(vendor: str) -> Callable[[], Any]:
         except TargetUnreachable as exc:
             pytest.skip(f"unreachable: {exc.message}")
         except ImgconfError as exc:
-            session.fatal = exc  # the runner re-raises it, so the user reads this reason, not pytest's
-            pytest.exit(exc.message, returncode=int(exc.exit_code))
+            end_run(exc)
 
     return fixture
