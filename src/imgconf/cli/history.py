@@ -1,4 +1,4 @@
-"""`imgconf history`, `imgconf diff`, `imgconf validate`: what a monitor reads after its runs."""
+"""`imgconf history`, `imgconf diff`: what a monitor reads after its runs."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ import click
 from rich.table import Table
 
 from imgconf.cli import output
-from imgconf.errors import ExitCode
-from imgconf.report import writer
 from imgconf.report.history import History, HistoryError, diff_runs
 
 HISTORY_HELP = "SQLite history file (default reports/history.sqlite)."
@@ -92,30 +90,3 @@ def diff_command(older: str | None, newer: str | None, history_path: Path) -> No
                 f"{item['rule']:<36} first seen {item['first_seen'] or '?'}  {item['title']}",
                 overflow="fold",
             )
-
-
-@click.command("validate")
-@click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
-@click.option("--out", default="reports", show_default=True, type=click.Path(path_type=Path))
-def validate_command(file: Path, out: Path) -> int:
-    """Check a recorded HAR file or VCR.py cassette against the specs, sending nothing."""
-    from imgconf.runner.validate import validate
-
-    run, code = validate(file, out)
-    directory = writer.write_report(
-        run.asdict(),
-        out,
-        files=run.evidence_files(),
-    )
-    console = output.console()
-    for finding in run.findings:
-        console.print(
-            f"  [red]{finding.id}[/] {finding.vendor} {finding.operation} [bold]{finding.rule['id']}[/]: "
-            f"{finding.title}",
-            overflow="fold",
-        )
-    for note in run.notes:
-        console.print(f"  {note}")
-    console.print(f"{run.verdict} · {sum(v.requests for v in run.vendors)} exchanges checked · exit {code}")
-    console.print(f"report: {directory / 'report.html'}")
-    return code if code in (ExitCode.CONFORMANT, ExitCode.NON_CONFORMANT) else int(ExitCode.NON_CONFORMANT)
