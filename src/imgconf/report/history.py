@@ -291,6 +291,21 @@ class History:
             raise self._fail("is not an imgconf history (its tables or schema version are not imgconf's)")
         return version
 
+    def _recover(self) -> None:
+        """Let SQLite roll back a transaction that a crash (kill -9, power loss) left in a hot journal.
+
+        That rollback is SQLite's own atomic commit finishing its work, not a repair: it puts the file back as
+        it was before the interrupted write. It needs a writable connection, so it is done here, once, before
+        the read-only inspection (which would otherwise refuse a file that is merely mid-crash).
+        """
+        if not self.path.with_name(self.path.name + "-journal").exists():
+            return
+        db = self._connect(readonly=False)
+        try:
+            db.execute("PRAGMA schema_version").fetchone()  # the first read rolls a hot journal back
+        finally:
+            db.close()
+
     def _connect(self, *, readonly: bool) -> sqlite3.Connection:
         try:
             if readonly:
@@ -315,13 +330,13 @@ class History:
         if not exists and not write:
             yield None
             return
-        if exists:
-            problem = self._header_problem()
-            if problem:
-                raise self._fail(problem)
         db: sqlite3.Connection | None = None
         try:
             if exists:
+                self._recover()
+                problem = self._header_problem()
+                if problem:
+                    raise self._fail(problem)
                 db = self._connect(readonly=True)
                 version = self._inspect(db)
                 if version == SCHEMA_VERSION and not write:
@@ -515,9 +530,15 @@ class History:
 
     def check(self) -> str | None:
         """`PRAGMA integrity_check` (the thorough one) on the file: None when it is fine, else the problem in
-        one line. Never writes, never migrates."""
+        one line. Never writes and never migrates (beyond SQLite rolling back a crashed write, see `_recover`)."""
         if not self.path.exists():
             return f"no history at {self.path}"
+        try:
+            self._recover()
+        except HistoryError as exc:
+            return exc.message
+        except sqlite3.DatabaseError as exc:
+            return f"history file {self.path} is corrupt or not imgconf's ({_one_line([str(exc)])})"
         problem = self._header_problem()
         if problem:
             return f"history file {self.path} {problem}"
