@@ -33,7 +33,7 @@ START = datetime.fromisoformat("2026-12-01T20:00:00+00:00")
 EMULATOR = "emulator"
 
 # The schema exactly as imgconf wrote it before the history carried a version (user_version 0), copied from
-# src/imgconf/report/history.py at commit 2d7c451 so that the migration is tested against the real thing.
+# src/imgconf/report/history.py (SCHEMA) at commit 2d7c451, so that the migration is tested against the real thing.
 SCHEMA_V0 = """
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY,
@@ -413,6 +413,7 @@ def old_history(path: Path, tmp_path: Path) -> None:
         ("R2", at(10), "emulator", "emulator", "smoke", 1, "non-conformant", 1, 10, "reports/R2"),
         ("R3", at(20), "emulator", "emulator", "smoke", 1, "skipped", 3, 0, str(tmp_path / "gone" / "R3")),
         ("R4", at(30), "replay:replay of c.json", "replay of c.json", "smoke", None, "conformant", 0, 5, None),
+        ("R5", at(35), "emulator", "emulator", "smoke", 1, "unreachable", 3, 0, None),
     ]
     db.executemany("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", runs)
     db.executemany(
@@ -422,6 +423,7 @@ def old_history(path: Path, tmp_path: Path) -> None:
             ("R2", "altum", "non-conformant", 0.5, 3),
             ("R3", "altum", "skipped", None, 0),
             ("R4", "altum", "conformant", 1.0, 0),
+            ("R5", "altum", "unreachable", 1.0, 0),  # today's closed port: 100%, though nothing was checked
         ],
     )
     old = [("R1", f) for f in findings("altum", 2)] + [("R2", f) for f in findings("altum", 3, prefix="drift")]
@@ -461,6 +463,7 @@ def test_a_version_0_history_is_migrated_in_place_on_first_open(history, path, t
         "R2": RunKind.DRIFT,  # its report.json names a drift
         "R3": RunKind.MONITOR,  # its report folder is gone: nothing says otherwise
         "R4": RunKind.REPLAY,  # today's replay target key
+        "R5": RunKind.MONITOR,
     }
     assert runs["R2"].drifts == ("altum.scene2-always",)
     assert runs["R3"].state == "incomplete" and history.vendors("R3")[0].state == "incomplete"
@@ -470,7 +473,7 @@ def test_a_version_0_history_is_migrated_in_place_on_first_open(history, path, t
     History(fresh).record(make_run("N1", 0, [vendor("altum")]), None)
     assert columns(path) == columns(fresh)  # a migrated file is a version-2 file, column for column
 
-    # the first run after the upgrade compares with R1 (R2 was a drift run; R3 did not check altum)
+    # the first run after the upgrade compares with R1 (R2 was a drift run; R3 and R5 did not check altum)
     diff = history.compare(failing("altum", "N1", 40, count=2))
     assert diff.previous == {"altum": "R1"} and not diff.new and len(diff.persisting) == 2
     assert [point["run_id"] for point in history.trend(EMULATOR)["altum"]] == ["R1"]
@@ -492,7 +495,7 @@ def test_a_migration_that_fails_changes_nothing(history, path, tmp_path, monkeyp
         history.runs()
     assert path.read_bytes() == before and user_version(path) == 0
     monkeypatch.undo()
-    assert len(history.runs()) == 4  # and the next open migrates it whole
+    assert len(history.runs()) == 5  # and the next open migrates it whole
 
 
 def test_a_history_from_a_newer_imgconf_is_refused_and_never_written(history, path):

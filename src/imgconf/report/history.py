@@ -35,52 +35,17 @@ from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from imgconf.errors import ImgconfError
 from imgconf.report.outcome import Diff, DiffItem, Finding, RunKind, RunOutcome, State, VendorOutcome
 
 SCHEMA_VERSION = 2
 
-# The schema a file had before it carried a version (user_version 0). Kept verbatim: the migration is
-# tested against files built from it, exactly as imgconf up to this version wrote them.
-SCHEMA_V0 = """
-CREATE TABLE IF NOT EXISTS runs (
-    run_id TEXT PRIMARY KEY,
-    started_at TEXT NOT NULL,
-    target_key TEXT NOT NULL,
-    target TEXT NOT NULL,
-    profile TEXT NOT NULL,
-    seed INTEGER,
-    verdict TEXT NOT NULL,
-    exit_code INTEGER NOT NULL,
-    requests INTEGER NOT NULL,
-    report_dir TEXT
-);
-CREATE TABLE IF NOT EXISTS vendor_results (
-    run_id TEXT NOT NULL REFERENCES runs(run_id),
-    vendor TEXT NOT NULL,
-    verdict TEXT NOT NULL,
-    score REAL,
-    findings INTEGER NOT NULL,
-    PRIMARY KEY (run_id, vendor)
-);
-CREATE TABLE IF NOT EXISTS findings (
-    run_id TEXT NOT NULL REFERENCES runs(run_id),
-    fingerprint TEXT NOT NULL,
-    vendor TEXT NOT NULL,
-    operation TEXT,
-    check_name TEXT NOT NULL,
-    rule TEXT NOT NULL,
-    title TEXT NOT NULL,
-    PRIMARY KEY (run_id, fingerprint)
-);
-CREATE INDEX IF NOT EXISTS findings_by_fingerprint ON findings (fingerprint);
-CREATE INDEX IF NOT EXISTS runs_by_target ON runs (target_key, started_at);
-"""
-
-# Version 2. New columns come last, in the order the migration adds them, so that a migrated file and a
-# fresh one have the same tables column for column (a test holds them to that).
+# Version 2. Version 0 (no version: imgconf before issue 10) had the same three tables without kind,
+# interrupted, drifts and cut_short, and called state "verdict"; tests/test_history.py keeps a verbatim copy
+# of it to build old files from. New columns come last, in the order `_migrate_from_0` adds them, so that a
+# migrated file and a fresh one have the same tables column for column (a test holds them to that).
 SCHEMA = """
 CREATE TABLE runs (
     run_id TEXT PRIMARY KEY,
@@ -128,6 +93,9 @@ _COMPARABLE_SQL = (
     "r.interrupted IS NULL AND v.state IN ('conformant', 'non-conformant') "
     "AND v.cut_short IS NULL AND v.score IS NOT NULL"
 )
+# States in which nothing of the vendor was checked, whatever score a row carries (before issue 10 a vendor
+# on a closed port was stored as "unreachable" with a score of 100%).
+_UNCHECKED_SQL = "'unreachable', 'retired', 'credentials-rejected', 'error'"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
@@ -509,7 +477,8 @@ class History:
         """Per vendor, its last `limit` checked monitor runs on `target_key`, oldest first.
 
         A point is {"run_id", "at" (ISO datetime), "score", "state", "findings"}. Drift runs, replays,
-        validate runs, interrupted runs and runs in which the vendor was not checked (no score) are left out:
+        validate runs, interrupted runs and runs in which the vendor was not checked (no score, or a state
+        that checks nothing: unreachable, retired, credentials-rejected, error) are left out:
         a trend is of the vendor, not of experiments or outages.
         """
         with self._open(write=False) as db:
@@ -518,7 +487,8 @@ class History:
             rows = db.execute(
                 "SELECT v.vendor, r.run_id, r.started_at, v.score, v.state, v.findings FROM vendor_results v "
                 "JOIN runs r ON r.run_id = v.run_id WHERE r.target_key = ? AND r.kind = 'monitor' "
-                "AND r.interrupted IS NULL AND v.score IS NOT NULL ORDER BY r.started_at DESC, r.rowid DESC",
+                f"AND r.interrupted IS NULL AND v.score IS NOT NULL AND v.state NOT IN ({_UNCHECKED_SQL}) "
+                "ORDER BY r.started_at DESC, r.rowid DESC",
                 (target_key,),
             ).fetchall()
         trend: dict[str, list[dict[str, Any]]] = {}
@@ -637,7 +607,7 @@ def _findings(db: sqlite3.Connection, run_id: str, vendor: str | None = None) ->
     if vendor is not None:
         query += " AND vendor = ?"
         args.append(vendor)
-    return [tuple(row) for row in db.execute(query + " ORDER BY vendor, fingerprint", args)]  # type: ignore[misc]
+    return cast("list[_Item]", db.execute(query + " ORDER BY vendor, fingerprint", args).fetchall())
 
 
 def _first_seen(
