@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
-from imgconf.vendors.huawei import signing
+from imgconf.wire import signing
 from imgconf.vendors.huawei.auth import HuaweiAuth, sign_prepared
 
 # Huawei's worked example (api-sign-algorithm-002..004; research/vendors-huawei.md §1.5).

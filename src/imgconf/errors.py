@@ -14,6 +14,8 @@ class ExitCode(IntEnum):
     NON_CONFORMANT = 1
     USAGE = 2
     UNREACHABLE = 3
+    ERROR = 4
+    INTERRUPTED = 130
 
 
 class ImgconfError(Exception):
@@ -40,6 +42,14 @@ class TargetUnreachable(ImgconfError):
     exit_code = ExitCode.UNREACHABLE
 
 
+class TargetThrottled(TargetUnreachable):
+    """The target answered 429 to everything, past every wait: throttled, not non-conformant."""
+
+    def __init__(self, message: str, retry_after: str | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class BudgetExhausted(ImgconfError):
     """The per-vendor request budget ran out before the suite finished."""
 
@@ -48,3 +58,7 @@ class BudgetExhausted(ImgconfError):
 
 class CredentialsMissing(ImgconfError):
     """A live or URL target needs credentials that the environment does not hold."""
+
+
+class CredentialsRejected(ImgconfError):
+    """The vendor refused the configured credential with its documented auth answer: the operator's to fix."""

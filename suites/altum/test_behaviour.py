@@ -9,8 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from imgconf import images
-from imgconf.testing import latency, sized, strategies, violated
-from imgconf.testing.session import SuiteSession
+from imgconf.testing import active, latency, sized, strategies, violated
 
 IMG, URL = "/labelling/img", "/labelling/url"
 UNAUTHORIZED = {"Output": "Please use https://api.altum.ai or visit https://mopsus.altum.ai to make your request."}
@@ -34,7 +33,7 @@ def sample_url(api):
 
 def corpus(api):
     """The fixed images of the sweeps; small on live targets, where every request counts."""
-    size = SuiteSession.current().options.profile.corpus if api.local else 4
+    size = active().options.profile.corpus if api.local else 4
     return strategies.corpus(size)
 
 

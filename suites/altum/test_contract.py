@@ -4,7 +4,7 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
 from imgconf.testing import contract
-from imgconf.testing.session import SuiteSession
+from imgconf.testing.client import current_client
 
 schema = contract.schema("altum", "altum-labelling.yaml")
 
@@ -15,7 +15,7 @@ def flatmap_case(context, case):
     positive = case.meta is not None and case.meta.generation.mode == GenerationMode.POSITIVE
     if case.operation.path != "/labelling/url" or not positive or not isinstance(case.body, dict):
         return st.just(case)
-    api = SuiteSession.current().client("altum")
+    api = current_client("altum")
 
     def with_url(url):
         case.body = {**case.body, "url": url}

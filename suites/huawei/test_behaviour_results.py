@@ -10,8 +10,7 @@ import pytest
 from hypothesis import given, settings
 
 from imgconf import images
-from imgconf.testing import latency, violated
-from imgconf.testing.session import SuiteSession
+from imgconf.testing import active, latency, violated
 from imgconf.vendors.huawei import probes
 
 V1 = probes.V1_PATH
@@ -20,7 +19,7 @@ SAMPLE = images.render(96, 72, seed=31, fmt="jpeg")
 
 def corpus(api):
     """Fixed images; few on live targets, where every request counts."""
-    size = SuiteSession.current().options.profile.corpus // 4 if api.local else 1
+    size = active().options.profile.corpus // 4 if api.local else 1
     return probes.corpus(size)
 
 

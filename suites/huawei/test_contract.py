@@ -13,7 +13,7 @@ from schemathesis.generation.meta import TestPhase
 
 from imgconf import images
 from imgconf.testing import contract
-from imgconf.testing.session import SuiteSession
+from imgconf.testing.client import current_client
 from imgconf.vendors.huawei import clients as huawei_clients
 from imgconf.vendors.huawei import probes
 
@@ -39,7 +39,7 @@ def flatmap_case(context, case):
     """Fuzzing: a generated real image, or a URL serving one."""
     if not _positive(case):
         return st.just(case)
-    api = SuiteSession.current().client("huawei")
+    api = current_client("huawei")
     _own_project(case, api)
 
     def with_image(item):
@@ -64,7 +64,7 @@ def map_case(context, case):
     """Coverage (boundary values, no strategies): the same substitutions with one fixed image."""
     if not _positive(case) or case.meta.phase.name != TestPhase.COVERAGE:
         return case
-    api = SuiteSession.current().client("huawei")
+    api = current_client("huawei")
     _own_project(case, api)
     if case.body.get("url") and api.local:
         case.body = {**case.body, "image": "", "url": api.publish(COVERAGE_IMAGE, "jpeg")}

@@ -18,8 +18,7 @@ from typing import Any
 import pytest
 
 from imgconf import images
-from imgconf.testing import latency, violated
-from imgconf.testing.transport import observe_429
+from imgconf.testing import latency, observe_429, violated
 from imgconf.vendors import identifai
 
 UPLOAD = {"image": "/api/classification", "video": "/api/classification_video", "audio": "/api/classification_audio"}

@@ -14,13 +14,13 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
 from imgconf import specs
-from imgconf.testing import contract, strategies
-from imgconf.testing.checks import checks_for
-from imgconf.testing.session import SuiteSession
+from imgconf.checks import checks_for
+from imgconf.testing import active, contract, strategies
+from imgconf.testing.client import current_client
 from imgconf.vendors import identifai
 
-SESSION = SuiteSession.current()
-LOCAL = SESSION.options.target.local
+SESSION = active()
+LOCAL = SESSION.options.target.reaches_loopback
 
 for media_type, fmt in (("image/gif", "gif"), ("image/webp", "webp"), ("image/tiff", "tiff")):
     schemathesis.openapi.media_type(media_type, strategies.image_bytes((fmt,), max_side=48))
@@ -66,7 +66,7 @@ def flatmap_case(context: Any, case: Any) -> Any:
     kind = URL_ENDPOINTS.get(case.operation.path)
     if kind is None or not positive or not isinstance(case.body, dict):
         return st.just(case)
-    api = SESSION.client("identifai")
+    api = current_client("identifai")
 
     def with_url(url: str) -> Any:
         case.body = {**case.body, "file_url": url}
@@ -119,7 +119,7 @@ class Workflow(Machine):  # type: ignore[misc,valid-type]
     root_rules = frozenset(name for name in Machine.root_rules if name not in RANDOM_READS)
 
     def get_call_kwargs(self, case: Any) -> dict[str, Any]:
-        api = SESSION.client("identifai")
+        api = current_client("identifai")
         api.vendor.auth.apply_to_case(case, api.credentials)
         # JSON answers, so the links can read the identifier out of the body.
         headers = {**(case.headers or {}), "Accept": "application/json"}

@@ -11,11 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from imgconf import images
-from imgconf.testing import latency, strategies, violated
-from imgconf.testing.session import SuiteSession
+from imgconf.testing import active, latency, strategies, violated
 
 V2, V3 = "/api/v2/", "/api/v3/"
-LOCAL = SuiteSession.current().options.target.local
+LOCAL = active().options.target.reaches_loopback
 JPEG = images.render(64, 48, seed=7, fmt="jpeg")
 PNG = images.render(40, 56, seed=8, fmt="png")
 # The parameters each analysis needs; the tests override what they are about.
@@ -92,7 +91,7 @@ def quota_after(api, kind="objects", data=JPEG):
 
 
 def corpus(api, live=1):
-    size = SuiteSession.current().options.profile.corpus if api.local else live
+    size = active().options.profile.corpus if api.local else live
     return strategies.corpus(size)
 
 

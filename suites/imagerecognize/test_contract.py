@@ -10,15 +10,14 @@ A metered target gets two generated cases per operation: the request budget goes
 
 from hypothesis import assume
 
-from imgconf.testing import contract
-from imgconf.testing.session import SuiteSession
+from imgconf.testing import active, contract
 from imgconf.vendors import imagerecognize
 
 schema = contract.schema("imagerecognize", "imagerecognize.yaml")
 
 
 @schema.parametrize()
-@contract.settings(**({} if SuiteSession.current().options.target.local else {"max_examples": 2}))
+@contract.settings(**({} if active().options.target.reaches_loopback else {"max_examples": 2}))
 def test_contract(case, api):
     assume(not imagerecognize.mislabelled(case))
     with imagerecognize.sending_generated(case):

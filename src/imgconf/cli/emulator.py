@@ -8,6 +8,8 @@ from pathlib import Path
 import click
 
 from imgconf import emulator as registry
+from imgconf.emulator import server
+from imgconf.emulator.common import is_loopback_host
 from imgconf.emulator.config import EmulatorConfig
 from imgconf.errors import UsageError
 
@@ -76,9 +78,6 @@ def serve(
     log_level: str,
 ) -> None:
     """Serve the emulators until interrupted. Each vendor listens on its own port, like its own host."""
-    from imgconf.emulator import server
-    from imgconf.emulator.common import is_loopback_host
-
     if not is_loopback_host(host):
         raise UsageError(f"the emulator serves on loopback only; {host!r} is not a loopback address")
     selected = list(vendors) or list(registry.all_emulators())

@@ -7,25 +7,17 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from imgconf.cli import output
-from imgconf.errors import ExitCode
-from imgconf.report.model import Run
+from imgconf.cli.show import show
+from imgconf.report.outcome import Gate
+from imgconf.report.publish import publish
+from imgconf.report.writer import check_writable
+from imgconf.runner import plan
 from imgconf.runner import run as runner
+from imgconf.testing.options import SuiteOptions
 from imgconf.testing.plugin import parse_emulator_options
-from imgconf.testing.session import SuiteOptions
-
-VERDICT_STYLE = {
-    "conformant": "green",
-    "non-conformant": "red",
-    "unreachable": "yellow",
-    "retired": "yellow",
-    "skipped": "dim",
-}
 
 
 @click.command("run")
@@ -52,7 +44,9 @@ VERDICT_STYLE = {
     metavar="NAME",
     help="Run against the emulator with this drift profile (repeatable; see `imgconf drift list`).",
 )
-@click.option("--budget", default=None, type=int, help="Request budget per vendor (default: 50 live, none local).")
+@click.option(
+    "--budget", default=None, type=int, help="Request budget per vendor, at least 1 (default: 50 live, none local)."
+)
 @click.option("--allow-mutations", is_flag=True, help="Also run operations that change a live account.")
 @click.option(
     "--emulator-option",
@@ -82,7 +76,23 @@ VERDICT_STYLE = {
     default="any",
     show_default=True,
     type=click.Choice(["any", "new"]),
-    help="Exit 1 on any finding, or only on findings new since the previous run on this target.",
+    help="Exit 1 on any finding, or only on findings new since the vendor's previous run on this target.",
+)
+@click.option(
+    "--fail-on-basis",
+    "fail_on_basis",
+    default="any",
+    show_default=True,
+    type=click.Choice(["any", "documented"]),
+    help="Exit 1 only for rules of this basis: `documented` leaves out this project's assumptions and errata "
+    "(the report still shows them).",
+)
+@click.option(
+    "--timeout",
+    default=None,
+    type=float,
+    help="Seconds each request to a network target may take (default 10); 3 in a row without an answer "
+    "and the target is unreachable.",
 )
 @click.option(
     "--history",
@@ -115,6 +125,8 @@ def command(
     record: bool,
     replay: Path | None,
     fail_on: str,
+    fail_on_basis: str,
+    timeout: float | None,
     history_path: Path | None,
     no_history: bool,
     dry_run: bool,
@@ -123,7 +135,8 @@ def command(
 ) -> int:
     """Run the conformance suites and write report.json, junit.xml, summary.md and report.html.
 
-    Exit code: 0 conformant, 1 non-conformant, 2 usage error, 3 unreachable, retired or budget exhausted.
+    Exit code: 0 conformant, 1 non-conformant, 2 usage error or credentials refused, 3 unreachable, retired
+    or incomplete, 4 imgconf's own error, 130 interrupted (143 on SIGTERM).
     """
     options = SuiteOptions.from_values(
         target=target,
@@ -139,95 +152,51 @@ def command(
         command="imgconf " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
         record=record,
         replay=replay,
-        dry_run=dry_run,
+        timeout=timeout,
+        gate=Gate(fail_on=fail_on, basis=fail_on_basis),
         stop_on_rules=frozenset(stop_on_rules),
     )
     console = output.console()
     if dry_run:
-        from imgconf.runner import plan
-
         plan.show(options, console)
         return 0
+    check_writable(out)
     if not quiet:
         drift_note = f" · drift {', '.join(drifts)}" if drifts else ""
         console.print(
             f"[bold]imgconf[/] · target [bold]{options.target.describe()}[/]{drift_note} · vendors "
             f"{', '.join(options.vendors)} · profile {options.profile.name} · seed {options.seed}"
         )
+    errors = output.console(stderr=True)
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
+        TextColumn("{task.fields[detail]}"),
         TimeElapsedColumn(),
-        console=output.console(stderr=True),
+        console=errors,
         transient=True,
-        disable=quiet,
+        disable=quiet or not errors.is_terminal,
     ) as progress:
-        task = progress.add_task("collecting", total=None)
+        tasks: dict[str, TaskID] = {}
 
-        def on_progress(nodeid: str, done: int, total: int) -> None:
-            label = nodeid.split("::")[-1][:48] if done else "running"
-            progress.update(task, completed=done, total=total, description=label)
+        def on_progress(snapshot: dict[str, runner.VendorProgress]) -> None:
+            for vendor, state in snapshot.items():
+                if vendor not in tasks:
+                    tasks[vendor] = progress.add_task(vendor, total=state.total, detail="")
+                progress.update(
+                    tasks[vendor],
+                    completed=state.done,
+                    total=state.total,
+                    detail=f"{state.requests} requests · {state.findings} findings",
+                )
 
-        result, artifacts = runner.execute(options, on_progress, extra_args=[f"--hypothesis-seed={options.seed}"])
-    published = runner.publish(
-        result,
+        outcome, artifacts = runner.execute(options, on_progress)
+    published = publish(
+        outcome,
         out,
         artifacts=artifacts,
-        fail_on=fail_on,
         history_path=None if no_history else (history_path or out / "history.sqlite"),
     )
-    show(console, result, published, quiet)
-    if published.history_error:
-        click.echo(f"imgconf: {published.history_error}", err=True)
-        return int(ExitCode.USAGE)
-    return published.exit_code
-
-
-def show(console: Console, run: Run, published: runner.Published, quiet: bool) -> None:
-    directory = published.directory
-    diff = published.report.get("diff")
-    style = VERDICT_STYLE.get(run.verdict, "")
-    if not quiet:
-        table = Table(show_edge=False, header_style="bold")
-        for column in ("vendor", "verdict", "score", "findings", "requests", "tests"):
-            table.add_column(column, justify="right" if column in ("score", "findings", "requests") else "left")
-        for vendor in run.vendors:
-            score = "–" if vendor.score is None else f"{vendor.score * 100:.0f}%"
-            tests = vendor.tests
-            table.add_row(
-                vendor.id,
-                f"[{VERDICT_STYLE.get(vendor.verdict, '')}]{vendor.verdict}[/]",
-                score,
-                str(vendor.findings),
-                str(vendor.requests),
-                f"{tests.get('passed', 0)} passed, {tests.get('failed', 0)} failed, "
-                f"{tests.get('skipped', 0) + tests.get('unreachable', 0)} skipped",
-            )
-        console.print(table)
-        for finding in run.findings[:20]:
-            console.print(
-                f"  [red]{finding.id}[/] {finding.vendor} {finding.operation or '-'} "
-                f"[bold]{finding.rule['id']}[/] ({finding.rule['basis']}): {finding.title}",
-                overflow="fold",
-            )
-            first = finding.message.splitlines()[0] if finding.message else ""
-            if first:
-                console.print(f"      {first[:200]}", overflow="fold", markup=False)
-        if len(run.findings) > 20:
-            console.print(f"  … and {len(run.findings) - 20} more in the report")
-        for vendor in run.vendors:
-            if vendor.note:
-                console.print(f"  [yellow]{vendor.id}[/]: {escape(vendor.note)}", overflow="fold")
-        for note in run.notes:
-            console.print(f"  {escape(note)}", overflow="fold")
-    if diff and diff["previous_run"]:
-        console.print(
-            f"since {diff['previous_run']}: {len(diff['new'])} new, {len(diff['fixed'])} fixed, "
-            f"{len(diff['persisting'])} persisting"
-        )
-    console.print(
-        f"[{style}]{run.verdict}[/] · {len(run.findings)} findings · {run.requests} requests · "
-        f"{run.duration_s:.1f} s · exit {published.exit_code}"
-    )
-    console.print(f"report: {directory / 'report.html'}")
+    show(console, published.outcome, published.directory, quiet)
+    return outcome.exit_code

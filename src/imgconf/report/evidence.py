@@ -8,19 +8,16 @@ credentials appear in it as `$ENV_VAR` references, never as values.
 
 from __future__ import annotations
 
-import email.parser
-import email.policy
 import hashlib
 import json
 import shlex
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from imgconf.redact import REDACTED, REDACTOR, is_sensitive_name
-from imgconf.report.model import Evidence
-
-if TYPE_CHECKING:
-    from imgconf.testing.transport import Exchange
+from imgconf.report.outcome import Evidence
+from imgconf.wire.exchange import Exchange
+from imgconf.wire.multipart import parts
 
 TEXT_LIMIT = 4000
 _SKIP_IN_CURL = {"content-length", "accept-encoding", "connection", "user-agent", "accept", "host"}
@@ -47,26 +44,6 @@ def _text(data: bytes) -> str | None:
 
 def _clip(text: str) -> str:
     return text if len(text) <= TEXT_LIMIT else text[:TEXT_LIMIT] + f"… ({len(text)} characters)"
-
-
-def parts(content_type: str, body: bytes) -> list[dict[str, Any]]:
-    """The parts of a multipart body: name, filename, content type, and text or size and hash."""
-    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-        b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body
-    )
-    found = []
-    for part in message.iter_parts():
-        payload = part.get_payload(decode=True) or b""
-        name = part.get_param("name", header="content-disposition")
-        entry: dict[str, Any] = {
-            "name": name,
-            "filename": part.get_filename(),
-            "content_type": part.get_content_type() if part.get("content-type") else None,
-            "size": len(payload),
-            "bytes": payload,
-        }
-        found.append(entry)
-    return found
 
 
 def body_view(headers: dict[str, str], data: bytes, size: int) -> Any:

@@ -8,11 +8,10 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from imgconf.report.outcome import FORMAT, RunOutcome
+from imgconf.report.wording import MEANING, findings_sentence, gate_note, score_text, vendor_line
+
 _ENV = Environment(loader=PackageLoader("imgconf", "report/templates"), autoescape=select_autoescape(["html", "j2"]))
-
-
-def _pct(score: float | None) -> str:
-    return "–" if score is None else f"{score * 100:.0f}%"
 
 
 def _pretty(body: Any) -> str:
@@ -21,6 +20,11 @@ def _pretty(body: Any) -> str:
     if isinstance(body, str):
         return body
     return json.dumps(body, indent=2, ensure_ascii=False)
+
+
+def _when(at: str) -> str:
+    """A trend point's time as people read it: date and minute (runs of one day must stay apart)."""
+    return at[:16].replace("T", " ")
 
 
 def sparkline(points: list[dict[str, Any]], width: int = 560, height: int = 90) -> Markup:
@@ -36,14 +40,14 @@ def sparkline(points: list[dict[str, Any]], width: int = 560, height: int = 90) 
     path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
     dots = "".join(
         f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{"#1a7f37" if p["score"] >= 1 else "#cf222e"}">'
-        f"<title>{p['run_id']}: {p['score'] * 100:.0f}%</title></circle>"
+        f"<title>{_when(p['at'])} {p['run_id']}: {p['score'] * 100:.0f}%</title></circle>"
         for (x, y), p in zip(coords, scored, strict=True)
     )
     axis = (
         f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#d0d7de"/>'
         f'<text x="2" y="{pad + 4}">100%</text><text x="8" y="{height - pad + 4}">0%</text>'
-        f'<text x="{pad}" y="{height - 4}">{scored[0]["at"][:10]}</text>'
-        f'<text x="{width - pad - 60}" y="{height - 4}">{scored[-1]["at"][:10]}</text>'
+        f'<text x="{pad}" y="{height - 4}">{_when(scored[0]["at"])}</text>'
+        f'<text x="{width - pad - 90}" y="{height - 4}">{_when(scored[-1]["at"])}</text>'
     )
     return Markup(
         f'<svg width="{width}" height="{height}" role="img" aria-label="score trend">{axis}'
@@ -51,30 +55,39 @@ def sparkline(points: list[dict[str, Any]], width: int = 560, height: int = 90) 
     )
 
 
-def _matrix(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def _matrix(run: RunOutcome) -> dict[str, dict[str, Any]]:
     views: dict[str, dict[str, Any]] = {}
-    for vendor in report["vendors"]:
-        cells = [cell for cell in report["matrix"] if cell["vendor"] == vendor["id"]]
-        checks = sorted({cell["check"] for cell in cells})
+    for vendor in run.vendors:
+        cells = [cell for cell in run.cells if cell.vendor == vendor.id]
+        checks = sorted({cell.check for cell in cells})
         operations = [
-            {"label": op["operation"], "score": op["score"], "deprecated": op["deprecated"]}
-            for op in vendor["operations"]
+            {"label": op.operation, "score": op.score, "deprecated": op.deprecated} for op in vendor.operations
         ]
         known = {op["label"] for op in operations}
         operations += [
             {"label": label, "score": None, "deprecated": False}
-            for label in sorted({cell["operation"] for cell in cells} - known)
+            for label in sorted({cell.operation for cell in cells} - known)
         ]
-        views[vendor["id"]] = {
+        views[vendor.id] = {
             "checks": checks,
             "operations": operations,
-            "grid": {(cell["operation"], cell["check"]): cell for cell in cells},
+            "grid": {(cell.operation, cell.check): cell for cell in cells},
         }
     return views
 
 
-def render(report: dict[str, Any], trend: dict[str, list[dict[str, Any]]] | None = None) -> str:
+def render(run: RunOutcome, trend: dict[str, list[dict[str, Any]]] | None = None) -> str:
     template = _ENV.get_template("report.html.j2")
     return template.render(
-        r=report, matrix=_matrix(report), pct=_pct, pretty=_pretty, sparkline=sparkline, trend=trend or {}
+        r=run,
+        format=FORMAT,
+        matrix=_matrix(run),
+        pct=score_text,
+        pretty=_pretty,
+        sparkline=sparkline,
+        trend=trend or {},
+        meaning={str(state): text for state, text in MEANING.items()},
+        findings_sentence=findings_sentence,
+        gate_note=gate_note,
+        vendor_line=vendor_line,
     )

@@ -1,14 +1,22 @@
-"""summary.md: what a PR comment or a CI job summary shows."""
+"""summary.md, from the run outcome: what a PR comment or a CI job summary shows."""
 
 from __future__ import annotations
 
 from typing import Any
 
-ICONS = {"conformant": "✅", "non-conformant": "❌", "unreachable": "⚠️", "retired": "🪦", "skipped": "➖"}
+from imgconf.report.outcome import RunOutcome, State
+from imgconf.report.wording import MEANING, findings_sentence, gate_note, score_text, vendor_line
 
-
-def _pct(score: float | None) -> str:
-    return "–" if score is None else f"{score * 100:.0f}%"
+ICONS = {
+    State.CONFORMANT: "✅",
+    State.NON_CONFORMANT: "❌",
+    State.UNREACHABLE: "⚠️",
+    State.RETIRED: "🪦",
+    State.CREDENTIALS_REJECTED: "🔑",
+    State.INCOMPLETE: "◐",
+    State.INTERRUPTED: "⏹",
+    State.ERROR: "💥",
+}
 
 
 def _cell(text: Any) -> str:
@@ -19,46 +27,46 @@ def _first_line(text: str) -> str:
     return text.splitlines()[0] if text else ""
 
 
-def render(report: dict[str, Any]) -> str:
+def render(run: RunOutcome) -> str:
+    state = run.state
     lines = [
-        f"## imgconf: {ICONS.get(report['verdict'], '')} {report['verdict']}",
+        f"## imgconf: {ICONS[state]} {state} · exit {run.exit_code}",
         "",
-        f"Run `{report['run_id']}` · target **{report['target']['description']}**"
-        + (f" · drift {', '.join(report['target']['drifts'])}" if report["target"]["drifts"] else "")
-        + f" · profile {report['profile']} · seed {report['seed']} · {report['requests']} requests"
-        + f" · {report['duration_s']:.1f} s",
+        f"{MEANING[state]}; {findings_sentence(run)}.",
         "",
-        "| vendor | verdict | score | findings | requests | tests passed |",
-        "|---|---|---:|---:|---:|---:|",
+        f"Run `{run.run_id}` ({run.kind}) · target **{run.target.description}**"
+        + (f" · drift {', '.join(run.target.drifts)}" if run.target.drifts else "")
+        + f" · profile {run.profile} · seed {run.seed} · {run.requests} requests · {run.duration_s:.1f} s",
+        "",
+        "| vendor | state | score | findings | requests | tests passed | why |",
+        "|---|---|---:|---:|---:|---:|---|",
     ]
-    for vendor in report["vendors"]:
-        tests = vendor["tests"]
-        total = sum(tests.values())
+    for vendor in run.vendors:
+        total = sum(vendor.tests.values())
         lines.append(
-            f"| {vendor['title']} | {ICONS.get(vendor['verdict'], '')} {vendor['verdict']} | {_pct(vendor['score'])} "
-            f"| {vendor['findings']} | {vendor['requests']} | {tests.get('passed', 0)}/{total} |"
+            f"| {vendor.title} | {ICONS[vendor.state]} {vendor.state} | {score_text(vendor.score)} "
+            f"| {vendor.findings} | {vendor.requests} | {vendor.tests.get('passed', 0)}/{total} "
+            f"| {_cell(vendor_line(vendor) or '')} |"
         )
-    notes = [f"- **{v['id']}**: {v['note']}" for v in report["vendors"] if v.get("note")] + [
-        f"- {note}" for note in report["notes"]
-    ]
+    notes = [note for note in (gate_note(run), run.history_error) if note] + run.notes
     if notes:
-        lines += ["", *notes]
-    diff = report.get("diff")
-    if diff:
+        lines += ["", *(f"- {note}" for note in notes)]
+    diff = run.diff
+    if diff is not None:
         lines += [
             "",
-            f"### Since the previous run ({diff['previous_run'] or 'none'})",
+            f"### Since each vendor's previous run ({diff.previous_run or 'none'})",
             "",
-            f"{len(diff['new'])} new · {len(diff['fixed'])} fixed · {len(diff['persisting'])} persisting",
+            f"{len(diff.new)} new · {len(diff.fixed)} fixed · {len(diff.persisting)} persisting",
             "",
         ]
-        for label, items in (("New", diff["new"]), ("Fixed", diff["fixed"])):
+        for label, items in (("New", diff.new), ("Fixed", diff.fixed)):
             for item in items:
                 lines.append(
-                    f"- {label}: `{item['rule']}` on {item['operation'] or '-'} ({item['vendor']}) — "
-                    f"{_cell(item['title'])}; first seen {item.get('first_seen') or 'now'}"
+                    f"- {label}: `{item.rule}` on {item.operation or '-'} ({item.vendor}) — "
+                    f"{_cell(item.title)}; first seen {item.first_seen or 'now'}"
                 )
-    if report["findings"]:
+    if run.findings:
         lines += [
             "",
             "### Findings",
@@ -66,16 +74,16 @@ def render(report: dict[str, Any]) -> str:
             "| id | vendor | operation | rule | basis | check | what |",
             "|---|---|---|---|---|---|---|",
         ]
-        for finding in report["findings"]:
-            status = f" ({finding['status']})" if finding.get("status") else ""
+        for finding in run.findings:
+            status = f" ({finding.status})" if finding.status else ""
             lines.append(
-                f"| {finding['id']}{status} | {finding['vendor']} | {_cell(finding['operation'] or '-')} "
-                f"| `{finding['rule']['id']}` | {finding['rule']['basis']} | {finding['check']} "
-                f"| {_cell(finding['title'])}: {_cell(_first_line(finding['message']))} |"
+                f"| {finding.id}{status} | {finding.vendor} | {_cell(finding.operation or '-')} "
+                f"| `{finding.rule['id']}` | {finding.rule['basis']} | {finding.check} "
+                f"| {_cell(finding.title)}: {_cell(_first_line(finding.message))} |"
             )
         lines += ["", "<details><summary>Reproduce</summary>", ""]
-        for finding in report["findings"]:
-            if finding["curl"]:
-                lines += [f"**{finding['id']}** `{finding['rule']['id']}`", "", "```sh", finding["curl"], "```", ""]
+        for finding in run.findings:
+            if finding.evidence.curl:
+                lines += [f"**{finding.id}** `{finding.rule['id']}`", "", "```sh", finding.evidence.curl, "```", ""]
         lines.append("</details>")
     return "\n".join(lines) + "\n"

@@ -96,6 +96,7 @@ class Finding:
     id: str = ""
     status: str | None = None  # new | persisting, once compared with history
     first_seen: str | None = None
+    tests: list[str] = field(default_factory=list)  # every test that showed it (`test` is the first)
 
     @property
     def fingerprint(self) -> str:
@@ -114,6 +115,7 @@ class Finding:
             "title": self.title,
             "message": self.message,
             "test": self.test,
+            "tests": self.tests,
             "kind": self.kind,
             "occurrences": self.occurrences,
             "seq": self.evidence.seq,
@@ -189,6 +191,7 @@ class TestRecord:
     requests: int = 0
     reason: str | None = None
     operation: str | None = None
+    findings: list[str] = field(default_factory=list)  # ids of the findings this test showed
 
     @property
     def name(self) -> str:
@@ -427,4 +430,6 @@ def exit_code(run: RunOutcome) -> int:
         return SIGNAL_EXIT.get(run.interrupted, 130)
     states = {vendor_exit_state(run, vendor) for vendor in run.vendors}
     state = next((state for state in PRECEDENCE if state in states), State.INCOMPLETE)
-    return EXIT_CODES[state]
+    code = EXIT_CODES[state]
+    # A history that could not be read or written is the operator's to fix; it never hides a finding.
+    return 2 if code == 0 and run.history_error else code

@@ -1,7 +1,8 @@
 """Writing a run: report.json (validated against its schema) and its renderings, atomically.
 
-The run directory is assembled under a temporary name and renamed into place,
-so a crash leaves either a whole report or none, never half of one.
+The run directory is assembled under a temporary name, every file fsynced, and renamed into place, so a
+crash leaves either a whole report or none, never half of one; a staging directory a crashed run left
+behind (its process gone) is removed by the next run that writes there.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from imgconf import paths
 from imgconf.errors import ImgconfError
 from imgconf.redact import REDACTOR
 from imgconf.report import html, junit, markdown
+from imgconf.report.outcome import RunOutcome
 
 
 @cache
@@ -41,46 +43,98 @@ def _scrub(text: str) -> str:
     return REDACTOR.text(text)
 
 
-def render_all(report: dict[str, Any], trend: dict[str, list[dict[str, Any]]] | None = None) -> dict[str, str]:
+def render_all(run: RunOutcome, trend: dict[str, list[dict[str, Any]]] | None = None) -> dict[str, str]:
+    """Every file of a report, each rendered from the one outcome."""
+    document = run.to_json()
+    validate(document)
     return {
-        "report.json": json.dumps(report, indent=2, ensure_ascii=False) + "\n",
-        "junit.xml": junit.render(report),
-        "summary.md": markdown.render(report),
-        "report.html": html.render(report, trend),
+        "report.json": json.dumps(document, indent=2, ensure_ascii=False) + "\n",
+        "junit.xml": junit.render(run),
+        "summary.md": markdown.render(run),
+        "report.html": html.render(run, trend),
     }
 
 
+STAGING = ".staging-"
+
+
+def _remove_abandoned(out_dir: Path) -> None:
+    """Staging directories of runs that died before their rename: their process is gone, so nobody owns them."""
+    for path in out_dir.glob(f"{STAGING}*"):
+        pid = path.name.removeprefix(STAGING).split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _write(path: Path, data: bytes) -> None:
+    with path.open("wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def check_writable(out_dir: Path) -> None:
+    """Before the first request: a report directory that cannot be written is the operator's mistake, now."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = Path(tempfile.mkstemp(prefix=".probe-", dir=out_dir)[1])
+        probe.unlink()
+    except OSError as exc:
+        raise ImgconfError(f"--out {out_dir} cannot be written: {exc.strerror or exc}") from None
+
+
 def write_report(
-    report: dict[str, Any],
+    run: RunOutcome,
     out_dir: Path,
-    files: dict[str, bytes] | None = None,
     trend: dict[str, list[dict[str, Any]]] | None = None,
     extra_files: dict[str, bytes] | None = None,
 ) -> Path:
     """Write report.json and its renderings, plus evidence files and extras (the cassette), atomically."""
-    validate(report)
+    rendered = render_all(run, trend)
     out_dir.mkdir(parents=True, exist_ok=True)
-    final = out_dir / report["run_id"]
+    _remove_abandoned(out_dir)
+    final = out_dir / run.run_id
     suffix = 1
     while final.exists():
         suffix += 1
-        final = out_dir / f"{report['run_id']}-{suffix}"
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out_dir))
+        final = out_dir / f"{run.run_id}-{suffix}"
+    staging = Path(tempfile.mkdtemp(prefix=f"{STAGING}{os.getpid()}-", dir=out_dir))
     try:
-        for name, text in render_all(report, trend).items():
-            (staging / name).write_text(_scrub(text), encoding="utf-8")
+        for name, text in rendered.items():
+            _write(staging / name, _scrub(text).encode("utf-8"))
+        files = run.evidence_files()
         if files:
             (staging / "evidence").mkdir()
             for name, data in files.items():
-                (staging / "evidence" / name).write_bytes(REDACTOR.bytes(data))
+                _write(staging / "evidence" / name, REDACTOR.bytes(data))
         for name, data in (extra_files or {}).items():
-            (staging / name).write_bytes(REDACTOR.bytes(data))
+            _write(staging / name, REDACTOR.bytes(data))
+        _fsync_dir(staging)
         os.replace(staging, final)
+        _fsync_dir(out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     latest = out_dir / "LATEST"
     temporary = out_dir / ".LATEST.tmp"
-    temporary.write_text(final.name + "\n")
+    _write(temporary, (final.name + "\n").encode())
     os.replace(temporary, latest)
     return final

@@ -16,9 +16,9 @@ from rich.console import Console
 from rich.table import Table
 
 from imgconf import vendors as registry
-from imgconf.runner import targets
 from imgconf.runner.run import pytest_args, quiet_pytest
-from imgconf.testing.session import SuiteOptions
+from imgconf.targets.remote import DEFAULT_LIVE_RETRIES
+from imgconf.testing.options import SuiteOptions
 
 
 class _Collector:
@@ -31,7 +31,7 @@ class _Collector:
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.items = [item.nodeid for item in session.items]
 
-    def finished(self, run: Any) -> None:
+    def finished(self, outcome: Any, state: Any) -> None:
         pass
 
 
@@ -44,32 +44,18 @@ def collect(options: SuiteOptions) -> list[str]:
 
 
 def _limits(vendor: registry.Vendor, options: SuiteOptions) -> dict[str, Any]:
-    remote = options.target.kind in ("live", "url")
+    remote = options.target.metered
     budget = options.budget if options.budget is not None else (vendor.live_budget if remote else None)
     return {
         "budget": budget,
         "rate limits": [f"{rate.requests}/{rate.seconds:g}s {','.join(rate.methods)}" for rate in vendor.rate_limits]
         if remote
         else [],
-        "429 retries": targets.DEFAULT_LIVE_RETRIES if remote else 0,
+        "429 retries": DEFAULT_LIVE_RETRIES if remote else 0,
         "mutating operations": ("run" if options.allow_mutations or not remote else "skipped")
         if vendor.mutating_operations
         else "none",
     }
-
-
-def _where(vendor: registry.Vendor, options: SuiteOptions) -> dict[str, str]:
-    kind = options.target.kind
-    if kind == "emulator":
-        return {name: "in-process emulator" for name in vendor.spec_files}
-    if kind == "emulator-http":
-        return {name: "emulator spawned on a loopback port" for name in vendor.spec_files}
-    if kind == "live":
-        return vendor.live_urls()
-    if kind == "replay":
-        return {name: f"answers from {options.target.cassette}" for name in vendor.spec_files}
-    base = options.target.urls.get(vendor.id) or options.target.urls.get("*") or "(no URL given)"
-    return {name: base for name in vendor.spec_files}
 
 
 def show(options: SuiteOptions, console: Console) -> None:
@@ -90,9 +76,9 @@ def show(options: SuiteOptions, console: Console) -> None:
     console.print("nothing is sent\n")
     for vendor in selected:
         console.print(f"[bold]{vendor.title}[/] ({vendor.id})")
-        for spec_file, url in _where(vendor, options).items():
+        for spec_file, url in options.target.planned_urls(vendor).items():
             console.print(f"  {spec_file}: {url}")
-        if options.target.kind in ("live", "url"):
+        if options.target.operator_credentials:
             for credential in vendor.credentials:
                 state = (
                     "set"

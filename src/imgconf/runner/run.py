@@ -1,8 +1,8 @@
-"""`imgconf run`: drive pytest over the suites in-process, then write the report.
+"""`imgconf run`: drive pytest over the suites in-process, and hand back the run's outcome.
 
-pytest does the running; a plugin registered as `imgconf-runner` hands it the
-options, shows progress, and receives the finished `Run`. pytest's own
-terminal output is captured and only shown if pytest itself fails.
+pytest does the running; a plugin registered as the `imgconf_runner` hands it the options, reports
+progress, turns SIGTERM into the same orderly stop as Ctrl-C, and receives the finished `RunOutcome`.
+pytest's own terminal output is captured and only shown if pytest itself fails.
 """
 
 from __future__ import annotations
@@ -10,59 +10,103 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import signal
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import pytest
 
 from imgconf import paths
 from imgconf import vendors as registry
-from imgconf.errors import ExitCode, ImgconfError, UsageError
-from imgconf.report import writer
-from imgconf.report.history import History, HistoryError, diff, target_key
-from imgconf.report.model import Run
-from imgconf.runner import targets
-from imgconf.testing.session import SuiteOptions
+from imgconf.errors import ExitCode, ImgconfError
+from imgconf.report.outcome import RunOutcome
+from imgconf.targets.credentials import live_credentials, load_config
+from imgconf.testing.options import SuiteOptions
+from imgconf.testing.plugin import STATE
+from imgconf.testing.state import RunState
+
+
+@dataclass
+class VendorProgress:
+    total: int = 0
+    done: int = 0
+    requests: int = 0
+    findings: int = 0
+
+
+Progress = Callable[[dict[str, VendorProgress]], None]
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C would be, so that pytest stops the same orderly way and says which."""
+
+    def __init__(self, signal_name: str) -> None:
+        super().__init__(signal_name)
+        self.signal_name = signal_name
 
 
 @dataclass(eq=False)
 class RunnerPlugin:
-    """Carries options into the pytest session and the finished run out of it."""
+    """Carries options into the pytest session and the finished outcome out of it."""
 
     imgconf_runner = True
 
     options: SuiteOptions
-    on_progress: Callable[[str, int, int], None] | None = None
-    run: Run | None = None
-    total: int = 0
-    done: int = 0
+    on_progress: Progress | None = None
+    outcome: RunOutcome | None = None
+    progress: dict[str, VendorProgress] = field(default_factory=dict)
     collection_errors: list[str] = field(default_factory=list)
     artifacts: dict[str, bytes] = field(default_factory=dict)
     fatal: ImgconfError | None = None
+    interrupted_by: str | None = None
+    _state: RunState | None = None
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        self._state = session.config.stash.get(STATE, None)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        self.total = len(session.items)
-        if self.on_progress:
-            self.on_progress("collected", 0, self.total)
+        suites = paths.suites_dir().resolve()
+        for item in session.items:
+            try:
+                vendor = item.path.resolve().relative_to(suites).parts[0]
+            except ValueError:
+                continue
+            self.progress.setdefault(vendor, VendorProgress()).total += 1
+        self._report()
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
-            lines = [line for line in str(report.longrepr).strip().splitlines() if line.strip()]
-            self.collection_errors.append(f"{report.nodeid}: {lines[-1] if lines else 'collection failed'}")
+            self.collection_errors.append(f"{report.nodeid}: {_cause(str(report.longrepr))}")
 
     def pytest_runtest_logfinish(self, nodeid: str, location: Any) -> None:
-        self.done += 1
-        if self.on_progress:
-            self.on_progress(nodeid, self.done, self.total)
+        vendor = nodeid.split("/", 1)[0]
+        if vendor in self.progress:
+            self.progress[vendor].done += 1
+        self._report()
 
-    def finished(self, run: Run) -> None:
-        from imgconf.testing.session import SuiteSession
+    def _report(self) -> None:
+        if self.on_progress is None:
+            return
+        if self._state is not None:
+            for vendor, progress in self.progress.items():
+                progress.requests = self._state.recorder.per_vendor.get(vendor, 0)
+                progress.findings = sum(1 for f in self._state.collector.findings if f.vendor == vendor)
+        self.on_progress(self.progress)
 
-        self.run = run
-        self.artifacts = SuiteSession.current().artifacts()
-        self.fatal = SuiteSession.current().fatal
+    def finished(self, outcome: RunOutcome, state: RunState) -> None:
+        self.outcome = outcome
+        self.artifacts = state.artifacts()
+        self.fatal = state.fatal
+
+
+def _cause(longrepr: str) -> str:
+    """The line of a collection failure that says why: its `E ` lines, else its last line."""
+    lines = [line.strip() for line in longrepr.strip().splitlines() if line.strip()]
+    said = [line.removeprefix("E").strip() for line in lines if line.startswith("E ")]
+    return (" ".join(said) if said else (lines[-1] if lines else "collection failed"))[:400]
 
 
 def pytest_args(vendors: list[str]) -> list[str]:
@@ -90,10 +134,15 @@ def pytest_args(vendors: list[str]) -> list[str]:
 
 @contextlib.contextmanager
 def quiet_pytest() -> Iterator[io.StringIO]:
-    """pytest in-process, its terminal output captured and plugin autoloading off (see `pytest_args`)."""
+    """pytest in-process, its terminal output captured and plugin autoloading off (see `pytest_args`).
+
+    The suite modules pytest imported are forgotten afterwards: their module-level parametrisation belongs
+    to the run that imported them, and a second run in the same process must import them afresh.
+    """
     captured = io.StringIO()
     previous = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    before = set(sys.modules)
     try:
         with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
             yield captured
@@ -102,105 +151,57 @@ def quiet_pytest() -> Iterator[io.StringIO]:
             os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
         else:
             os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = previous
+        suites = str(paths.suites_dir().resolve())
+        for name in set(sys.modules) - before:
+            module_file = getattr(sys.modules[name], "__file__", None) or ""
+            if module_file.startswith(suites):
+                del sys.modules[name]
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt(plugin: RunnerPlugin) -> Iterator[None]:
+    """SIGTERM stops the run as Ctrl-C does (a report marked interrupted, exit 143), not by killing it."""
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        plugin.interrupted_by = "SIGTERM"
+        raise Interrupted("SIGTERM")
+
+    try:
+        previous = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def preflight(options: SuiteOptions) -> None:
-    """Fail fast, with one line, on what would otherwise fail every test: specs and credentials."""
+    """Fail fast, with one line, on what would otherwise fail every test: specs and missing credentials."""
     selected = registry.select(options.vendors)
     for vendor in selected:
         _ = vendor.specs  # loads and validates every spec of the vendor
-    if options.target.kind in ("live", "url"):
-        config = targets.load_config(options.config_path)
+    if options.target.operator_credentials:
+        config = load_config(options.config_path)
         for vendor in selected:
-            targets.live_credentials(vendor, config)
-    if options.drifts and not options.target.local and options.target.kind != "replay":
-        raise UsageError("drift profiles change the emulator; use them with --target emulator or emulator-http")
+            live_credentials(vendor, config)
 
 
-def execute(
-    options: SuiteOptions,
-    on_progress: Callable[[str, int, int], None] | None = None,
-    extra_args: list[str] | None = None,
-) -> Run:
+def execute(options: SuiteOptions, on_progress: Progress | None = None) -> tuple[RunOutcome, dict[str, bytes]]:
+    """Run the suites; the outcome comes back whatever happened to the vendors (interrupted included)."""
     preflight(options)
     plugin = RunnerPlugin(options, on_progress)
-    args = [*pytest_args(options.vendors), "-q", *(extra_args or [])]
-    with quiet_pytest() as captured:
+    args = [*pytest_args(options.vendors), "-q", f"--hypothesis-seed={options.seed}"]
+    with sigterm_as_interrupt(plugin), quiet_pytest() as captured:
         code = pytest.main(args, plugins=[plugin])
-    if plugin.fatal is not None:
+    if plugin.fatal is not None and plugin.fatal.exit_code == ExitCode.USAGE:
         raise plugin.fatal
     if plugin.collection_errors:
-        raise ImgconfError(f"the suites could not be collected: {plugin.collection_errors[0][:500]}")
-    if plugin.run is None or code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
+        raise ImgconfError(f"the suites could not be collected: {plugin.collection_errors[0]}")
+    if plugin.outcome is None or code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
         tail = " | ".join(line.strip() for line in captured.getvalue().strip().splitlines()[-3:])
         raise ImgconfError(f"the suites did not run (pytest exit {int(code)}): {tail[:500]}")
-    if not plugin.run.tests:
+    if not plugin.outcome.tests and not plugin.outcome.interrupted:
         raise ImgconfError("no test ran: check --vendor and the suites folder")
-    return plugin.run, plugin.artifacts
-
-
-@dataclass
-class Published:
-    directory: Path
-    exit_code: int
-    report: dict[str, Any]
-    history_error: str | None = None
-
-
-def publish(
-    run: Run,
-    out_dir: Path,
-    *,
-    artifacts: dict[str, bytes] | None = None,
-    history_path: Path | None = None,
-    fail_on: str = "any",
-) -> Published:
-    """Diff against history, decide the exit code, write the report, then record the run in history.
-
-    History problems never cost the report: it is written first, and the error comes back as one line.
-    """
-    report = run.asdict()
-    history = History(history_path) if history_path is not None else None
-    problem: str | None = None
-    trend = None
-    if history is not None:
-        try:
-            previous = history.previous(report)
-            report["diff"] = diff(history, report, previous)
-            _mark_findings(report)
-            trend = history.trend(target_key(report))
-        except HistoryError as exc:
-            problem = exc.message
-    if trend is not None:
-        for vendor in report["vendors"]:
-            trend.setdefault(vendor["id"], []).append(
-                {
-                    "run_id": report["run_id"],
-                    "at": report["started_at"],
-                    "score": vendor["score"],
-                    "verdict": vendor["verdict"],
-                    "findings": vendor["findings"],
-                }
-            )
-    if fail_on == "new" and report["verdict"] == "non-conformant":
-        has_new = not report.get("diff") or bool(report["diff"]["new"])
-        if not has_new:
-            report["exit_code"] = int(ExitCode.CONFORMANT)
-            report["notes"].append("--fail-on new: every finding was already present in the previous run")
-    files = run.evidence_files()
-    directory = writer.write_report(report, out_dir, files, trend=trend, extra_files=artifacts)
-    if history is not None and problem is None:
-        try:
-            history.record(report, directory)
-        except HistoryError as exc:
-            problem = exc.message
-    return Published(directory, report["exit_code"], report, problem)
-
-
-def _mark_findings(report: dict[str, Any]) -> None:
-    diff_ = report["diff"]
-    new = {item["fingerprint"] for item in diff_["new"]}
-    first = {item["fingerprint"]: item["first_seen"] for item in diff_["new"] + diff_["persisting"]}
-    for finding in report["findings"]:
-        finding["status"] = "new" if finding["fingerprint"] in new else "persisting"
-        finding["first_seen"] = first.get(finding["fingerprint"])
+    return plugin.outcome, plugin.artifacts

@@ -28,8 +28,9 @@ from typing import Any
 
 from imgconf import __version__, emulator, specs
 from imgconf import vendors as registry
+from imgconf.emulator import server
 from imgconf.emulator.drift import Drift
-from imgconf.runner import profiles
+from imgconf.testing import profiles
 
 RUN_TIMEOUT = 900
 
@@ -165,8 +166,6 @@ def plain_schemathesis(
 def _plain_for(
     vendor: registry.Vendor, drift: str | None, seed: int, max_examples: int, workdir: Path
 ) -> dict[str, Any]:
-    from imgconf.emulator import server
-
     drifts = {vendor.id: frozenset({drift})} if drift else {}
     with server.spawned([vendor.id], drifts) as urls:
         return plain_schemathesis(vendor, urls[vendor.id], seed, max_examples, workdir)

@@ -18,13 +18,18 @@ from urllib.parse import urlsplit
 
 import requests
 
+from imgconf import checks as vendor_checks
 from imgconf import vendors as registry
 from imgconf.errors import UsageError
-from imgconf.redact import REDACTOR
-from imgconf.report.model import Run
-from imgconf.runner import profiles
-from imgconf.runner.targets import TargetSpec
-from imgconf.testing.transport import Exchange
+from imgconf.report.outcome import RunOutcome
+from imgconf.targets.replay import RecordedTraffic
+from imgconf.testing import profiles
+from imgconf.testing.contract import RESPONSE_CHECKS, plain_schema
+from imgconf.testing.options import SuiteOptions
+from imgconf.testing.state import RunState
+from imgconf.wire import cassette
+from imgconf.wire.cassette import build_response
+from imgconf.wire.exchange import Exchange
 
 
 @dataclass
@@ -64,8 +69,6 @@ def read_har(document: dict[str, Any]) -> Iterator[Recorded]:
 
 
 def read_cassette(path: Path) -> Iterator[Recorded]:
-    from imgconf.runner import cassette
-
     loaded = cassette.load(path)
     for request, response in zip(loaded.requests, loaded.responses, strict=True):
         headers = {name: values[-1] if isinstance(values, list) else values for name, values in request.headers.items()}
@@ -117,8 +120,6 @@ def locate(recorded: Recorded) -> tuple[registry.Vendor, Any, Any] | None:
 
 
 def _response(recorded: Recorded) -> requests.Response:
-    from imgconf.runner.cassette import build_response
-
     prepared = requests.Request(
         recorded.method, recorded.url, headers=recorded.request_headers, data=recorded.request_body or None
     ).prepare()
@@ -127,24 +128,21 @@ def _response(recorded: Recorded) -> requests.Response:
     )
 
 
-def validate(path: Path, out_dir: Path) -> tuple[Run, int]:
-    from imgconf.testing import checks as vendor_checks
-    from imgconf.testing.contract import RESPONSE_CHECKS, plain_schema
-    from imgconf.testing.session import SuiteOptions, SuiteSession
-
+def validate(path: Path) -> RunOutcome:
+    """The recorded exchanges of `path`, each through the same checks a run applies, as one run outcome."""
     entries = read(path)
     located = [(entry, locate(entry)) for entry in entries]
     vendor_ids = sorted({found[0].id for _, found in located if found is not None})
     if not vendor_ids:
         raise UsageError(f"{path}: none of its {len(entries)} exchanges is an operation of a known vendor")
     options = SuiteOptions(
-        target=TargetSpec("replay", cassette=path),
+        target=RecordedTraffic(path),
         vendors=vendor_ids,
         profile=profiles.get("smoke"),
-        seed=None,
+        seed=0,
         command=f"imgconf validate {path}",
-    )  # type: ignore[arg-type]
-    session = SuiteSession(options)
+    )
+    session = RunState(options)
     skipped = 0
     for index, (entry, found) in enumerate(located, start=1):
         if found is None:
@@ -195,8 +193,8 @@ def validate(path: Path, out_dir: Path) -> tuple[Run, int]:
             error,
             [exchange],
         )
-    run = session.collector.build(0.0)
+    run = session.collector.build()
+    run.seed = None
     if skipped:
         run.notes.append(f"{skipped} of {len(entries)} exchanges match no documented operation and were skipped")
-    run.command = REDACTOR.text(options.command)
-    return run, run.exit_code
+    return run

@@ -1,6 +1,7 @@
 """The suite-side library: what the black-box suites import (never the emulator)."""
 
-from imgconf.testing.checks import RuleViolation, check, violated
-from imgconf.testing.session import sized
+from imgconf.checks import RuleViolation, check, violated
+from imgconf.testing.context import active, sized
+from imgconf.wire.guard import observe_429
 
-__all__ = ["RuleViolation", "check", "sized", "violated"]
+__all__ = ["RuleViolation", "active", "check", "observe_429", "sized", "violated"]

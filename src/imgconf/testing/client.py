@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
 import requests
 from hypothesis import strategies as st
 
-from imgconf.runner.targets import VendorTarget
-from imgconf.testing import checks as vendor_checks
+from imgconf import checks as vendor_checks
+from imgconf.targets import Connection
+from imgconf.testing import contract, strategies
+from imgconf.testing.context import active
+from imgconf.testing.contract import RESPONSE_CHECKS
+from imgconf.testing.imageserver import ImageServer
 from imgconf.vendors.base import AuthScheme
 
 DEFAULT_TIMEOUT = 60.0
@@ -31,15 +36,37 @@ class SchemeAuth(requests.auth.AuthBase):
         return request
 
 
+def tag(exc: BaseException, response: requests.Response) -> None:
+    """Mark a failure with the exchange it judged, so its finding shows that exchange as evidence."""
+    seq = getattr(response, "imgconf_seq", None)
+    if seq is not None and getattr(exc, "imgconf_seq", None) is None:
+        exc.imgconf_seq = seq  # type: ignore[attr-defined]
+
+
+class RunParts(Protocol):
+    """What a client needs of its run: the image server, and a per-run memo for a vendor's own helpers."""
+
+    @property
+    def image_server(self) -> ImageServer: ...
+
+    @property
+    def memo(self) -> dict[str, Any]: ...
+
+
 class ApiClient:
-    def __init__(self, target: VendorTarget) -> None:
+    def __init__(self, target: Connection, run: RunParts) -> None:
         self.target = target
+        self.run = run
         self.vendor = target.vendor
         self.session = target.session
 
     @property
     def kind(self) -> str:
-        return self.target.kind
+        return self.target.target.name
+
+    def with_credentials(self, credentials: Mapping[str, str]) -> ApiClient:
+        """A client for the same target and session (budget, recording, host guard) with other credentials."""
+        return ApiClient(dataclasses.replace(self.target, credentials=dict(credentials)), self.run)
 
     @property
     def local(self) -> bool:
@@ -80,24 +107,18 @@ class ApiClient:
 
     def publish(self, data: bytes, fmt: str = "jpeg") -> str:
         """A URL the target can download `data` from (local targets: the suite's loopback image server)."""
-        from imgconf.testing.session import SuiteSession
-
         if not self.local:
             raise RuntimeError("a live vendor cannot download from this machine; use image_urls()")
-        return SuiteSession.current().image_server.publish(data, fmt)
+        return self.run.image_server.publish(data, fmt)
 
     def missing_image_url(self) -> str:
         """A URL that leads nowhere the target can download from."""
-        from imgconf.testing.session import SuiteSession
-
         if self.local:
-            return SuiteSession.current().image_server.missing()
+            return self.run.image_server.missing()
         return "https://imgconf.invalid/missing.jpg"
 
     def image_urls(self, formats: tuple[str, ...] = ("jpeg", "png")) -> st.SearchStrategy[str]:
         """Usable image URLs: freshly generated images on local targets, the configured public ones live."""
-        from imgconf.testing import strategies
-
         if self.local:
             return st.sampled_from(formats).flatmap(
                 lambda fmt: strategies.image_bytes((fmt,)).map(lambda data: self.publish(data, fmt))
@@ -116,8 +137,6 @@ class ApiClient:
 
     def operation(self, response: requests.Response) -> Any:
         """The schemathesis operation a response answered."""
-        from imgconf.testing import contract
-
         spec, operation, _ = self._located(response)
         return contract.schema(self.vendor.id, spec.path.name)[operation.path][operation.method]
 
@@ -130,10 +149,12 @@ class ApiClient:
 
     def validate(self, response: requests.Response) -> requests.Response:
         """Hold a response to the spec (status, content type, headers, schema) and to the vendor's checks."""
-        from imgconf.testing.contract import RESPONSE_CHECKS
-
         case = self.operation(response).Case(path_parameters=self.path_parameters(response))
-        case.validate_response(response, checks=[*RESPONSE_CHECKS, *vendor_checks.checks_for(self.vendor.id)])
+        try:
+            case.validate_response(response, checks=[*RESPONSE_CHECKS, *vendor_checks.checks_for(self.vendor.id)])
+        except BaseException as exc:
+            tag(exc, response)
+            raise
         return response
 
     def call_and_validate(self, case: Any) -> Any:
@@ -141,10 +162,16 @@ class ApiClient:
         spec = self.vendor.spec_for(case.method, case.formatted_path)
         base = self.target.url_for(spec[0].path.name) if spec else self.target.base_url
         extra: dict[str, Any] = {"auth": self.auth("valid")} if self.vendor.auth.at_send_time else {}
-        return case.call_and_validate(
-            base_url=base,
-            session=self.session,
-            additional_checks=vendor_checks.checks_for(self.vendor.id),
-            timeout=DEFAULT_TIMEOUT,
-            **extra,
-        )
+        response = case.call(base_url=base, session=self.session, timeout=DEFAULT_TIMEOUT, **extra)
+        try:
+            case.validate_response(response, additional_checks=vendor_checks.checks_for(self.vendor.id))
+        except BaseException as exc:
+            tag(exc, response)
+            raise
+        return response
+
+
+def current_client(vendor: str) -> ApiClient:
+    """The vendor's client, for code schemathesis calls on a test's behalf (hooks), where no fixture reaches."""
+    state = active()
+    return ApiClient(state.connection(vendor), state)

@@ -1,11 +1,13 @@
-"""From test outcomes to findings: which rule broke, on which operation, shown by which exchange.
+"""From test outcomes to the run outcome: which rule broke, on which operation, shown by which exchange.
 
-A failed test can hold several failures (schemathesis groups them; Hypothesis
-groups distinct bugs), so an outcome is flattened into one finding per
-failure, each traced to a rule: a `RuleViolation` names it, a schema
-violation is traced to the nearest `x-rule` of the failing keyword, a generic
-schemathesis check maps through the spec's `x-check-rules`, and a plain
-assertion takes the `rule` marker of its test.
+A failed test can hold several failures (schemathesis groups them; Hypothesis groups distinct bugs), so an
+outcome is flattened into one finding per failure, each traced to a rule: a `RuleViolation` names it, a
+schema violation is traced to the nearest `x-rule` of the failing keyword, a generic schemathesis check maps
+through the spec's `x-check-rules`, and a plain assertion takes the `rule` marker of its test. Its evidence
+is the exchange that failed: the client tags every failure it raises with the sequence number of the
+response it judged, so a finding never shows another request's answer beside its message.
+
+`build` is the one place a run's outcome is assembled; every output renders what it returns.
 """
 
 from __future__ import annotations
@@ -15,48 +17,97 @@ import secrets
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import requests
+import hypothesis
+import schemathesis
+from schemathesis.core.failures import CustomFailure, Failure
 
 from imgconf import __version__, clock, specs
-from imgconf.errors import BudgetExhausted, ExitCode, TargetUnreachable
+from imgconf import vendors as registry
+from imgconf.checks import RuleViolation
+from imgconf.errors import BudgetExhausted, CredentialsRejected, ImgconfError, TargetThrottled
 from imgconf.redact import REDACTOR
 from imgconf.report import evidence
-from imgconf.report.model import Cell, Finding, Run, TestRecord, VendorSummary
-from imgconf.testing.checks import RuleViolation
-from imgconf.testing.transport import Exchange, HostNotAllowed
+from imgconf.report.outcome import (
+    Cell,
+    Finding,
+    OperationResult,
+    Retirement,
+    RunOutcome,
+    State,
+    Target,
+    TestRecord,
+    VendorOutcome,
+    number_findings,
+)
+from imgconf.targets import Connection
+from imgconf.testing.options import SuiteOptions
+from imgconf.vendors.base import Vendor
+from imgconf.wire.exchange import Exchange
+from imgconf.wire.guard import NETWORK_ERRORS, HostNotAllowed
+from imgconf.wire.recorder import Recorder
 
-if TYPE_CHECKING:
-    from imgconf.testing.session import SuiteSession
-    from imgconf.vendors.base import Vendor
-
-NETWORK_ERRORS = (requests.ConnectionError, requests.Timeout, TargetUnreachable)
-# A vendor whose answers are mostly 5xx is down, not non-conformant: at least this many, and this share.
+# A vendor whose answers are mostly 5xx (or 429) is down (or throttling), not non-conformant: at least this
+# many, and this share of its answers.
 STORM_MIN = 5
 STORM_SHARE = 0.5
+SEQ_ATTRIBUTE = "imgconf_seq"
 
 
-def flatten(exc: BaseException) -> Iterator[BaseException]:
+def flatten(exc: BaseException, seq: int | None = None) -> Iterator[tuple[BaseException, int | None]]:
+    """Every failure inside `exc`, with the sequence number of the exchange it judged (inherited from a group)."""
+    seq = getattr(exc, SEQ_ATTRIBUTE, seq)
     if isinstance(exc, BaseExceptionGroup):
         for inner in exc.exceptions:
-            yield from flatten(inner)
+            yield from flatten(inner, seq)
     else:
-        yield exc
+        yield exc, seq
 
 
+@dataclass
+class VendorProblems:
+    """Why a vendor's tests did not reach a verdict on their own: each kept once, the first seen."""
+
+    unreachable: str | None = None
+    retry_after: str | None = None
+    budget: str | None = None
+    credentials: str | None = None
+    error: str | None = None
+
+
+@dataclass
 class Collector:
-    def __init__(self, session: SuiteSession) -> None:
-        self.session = session
-        self.cells: dict[tuple[str, str, str], Cell] = {}
-        self.findings: list[Finding] = []
-        self.tests: list[TestRecord] = []
-        self.unreachable: dict[str, str] = {}
-        self.budget_exhausted: dict[str, str] = {}
-        self.started = time.time()
+    options: SuiteOptions
+    recorder: Recorder
+    cells: dict[tuple[str, str, str], Cell] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    tests: list[TestRecord] = field(default_factory=list)
+    problems: dict[str, VendorProblems] = field(default_factory=dict)
+    test_findings: dict[str, list[Finding]] = field(default_factory=dict)
+    connections: dict[str, Connection] = field(default_factory=dict)
+    expected: dict[str, int] = field(default_factory=dict)  # tests collected per vendor
+    started: float = field(default_factory=time.time)
 
     # -- while tests run ------------------------------------------------------------------------
+
+    def connected(self, connections: dict[str, Connection]) -> None:
+        self.connections = dict(connections)
+
+    def problem(self, vendor: str) -> VendorProblems:
+        return self.problems.setdefault(vendor, VendorProblems())
+
+    def note_unavailable(self, vendor: str, error: ImgconfError) -> None:
+        """The vendor's client fixture could not be had: its target is away, or refused the credential."""
+        problems = self.problem(vendor)
+        if isinstance(error, CredentialsRejected):
+            problems.credentials = problems.credentials or error.message
+        else:
+            problems.unreachable = problems.unreachable or error.message
+            if isinstance(error, TargetThrottled):
+                problems.retry_after = problems.retry_after or error.retry_after
 
     def cell(self, vendor: str, operation: str, check: str, ok: bool) -> None:
         key = (vendor, operation, check)
@@ -79,33 +130,45 @@ class Collector:
         skip_reason: str | None = None,
         operations: list[str] | None = None,
     ) -> None:
-        """Record one test; `outcome` is pytest's (passed, failed, skipped) for the call phase."""
-        from imgconf import vendors as registry
-
-        record = TestRecord(nodeid, vendor, kind, outcome, round(duration, 4), len(exchanges), skip_reason)
+        """Record one test; `outcome` is pytest's (passed, failed, skipped) for the phase that decided it."""
         vendor_obj = registry.get(vendor)
-        if outcome == "skipped" and skip_reason and skip_reason.startswith("unreachable"):
-            record.outcome = "unreachable"
-            self.unreachable.setdefault(vendor, skip_reason.removeprefix("unreachable: "))
+        declared = (operations or [None])[0]
+        operation = declared or _operation_in_nodeid(vendor_obj, nodeid)
+        record = TestRecord(
+            nodeid, vendor, kind, outcome, round(duration, 4), len(exchanges), skip_reason, operation=operation
+        )
+        problems = self.problem(vendor)
+        if outcome == "skipped":
+            if problems.credentials:
+                record.outcome, record.reason = "credentials", problems.credentials
+            elif problems.unreachable:
+                record.outcome, record.reason = "unreachable", problems.unreachable
         if exc is not None:
             errors = list(flatten(exc))
-            network = [error for error in errors if isinstance(error, NETWORK_ERRORS)]
-            budget = [error for error in errors if isinstance(error, BudgetExhausted)]
-            if budget:
-                record.outcome = "budget"
-                record.reason = budget[0].message
-                self.budget_exhausted.setdefault(vendor, budget[0].message)
+            network = [error for error, _ in errors if isinstance(error, NETWORK_ERRORS)]
+            budget = [error for error, _ in errors if isinstance(error, BudgetExhausted)]
+            if isinstance(exc, KeyboardInterrupt):
+                record.outcome, record.reason = "interrupted", "interrupted"
+            elif budget:
+                record.outcome, record.reason = "budget", budget[0].message
+                problems.budget = problems.budget or budget[0].message
             elif network and len(network) == len(errors):
+                first = network[0]
                 record.outcome = "unreachable"
-                record.reason = REDACTOR.text(f"{type(network[0]).__name__}: {network[0]}")[:300]
-                self.unreachable.setdefault(vendor, record.reason)
+                record.reason = REDACTOR.text(
+                    first.message if isinstance(first, ImgconfError) else f"{type(first).__name__}: {first}"
+                )[:300]
+                problems.unreachable = problems.unreachable or record.reason
+                if isinstance(first, TargetThrottled):
+                    problems.retry_after = problems.retry_after or first.retry_after
             else:
-                for error in errors:
+                own: list[Finding] = []
+                for error, seq in errors:
                     if isinstance(error, (*NETWORK_ERRORS, BudgetExhausted)):
                         continue
-                    self.findings.extend(
-                        self._findings(vendor_obj, nodeid, kind, rule_id, error, exchanges, (operations or [None])[0])
-                    )
+                    own.append(self._finding(vendor_obj, nodeid, kind, rule_id, error, seq, exchanges, operation))
+                self.findings.extend(own)
+                self.test_findings[nodeid] = own
         self.tests.append(record)
         if kind != "contract":
             self._behaviour_cells(vendor_obj, kind, rule_id, record.outcome, exchanges, operations or [])
@@ -122,65 +185,50 @@ class Collector:
         if outcome not in ("passed", "failed"):
             return
         column = "examples" if kind == "examples" else vendor.rule(rule_id or "contract.unknown").category
-        operations = set(declared) or {self._operation(vendor, exchange) for exchange in exchanges} - {None}
+        operations = set(declared) or {_operation(vendor, exchange) for exchange in exchanges} - {None}
         for operation in operations or {"(spec)"}:
-            self.cell(vendor.id, operation, column, outcome == "passed")
+            self.cell(vendor.id, str(operation), column, outcome == "passed")
 
-    @staticmethod
-    def _operation(vendor: Vendor, exchange: Exchange) -> str | None:
-        found = vendor.spec_for(exchange.method, exchange.path)
-        return found[1].label if found else None
-
-    def _evidence_exchange(self, vendor: Vendor, operation: str | None, exchanges: list[Exchange]) -> Exchange | None:
-        for exchange in reversed(exchanges):
-            if operation is None or self._operation(vendor, exchange) == operation:
-                return exchange
-        return exchanges[-1] if exchanges else None
-
-    def _findings(
+    def _finding(
         self,
         vendor: Vendor,
         nodeid: str,
         kind: str,
         marker_rule: str | None,
         error: BaseException,
+        seq: int | None,
         exchanges: list[Exchange],
-        declared_operation: str | None = None,
-    ) -> list[Finding]:
-        from schemathesis.core.failures import CustomFailure, Failure
-
+        declared_operation: str | None,
+    ) -> Finding:
+        operation: str | None = None
         if isinstance(error, Failure):
             check = error.checks[0] if error.checks else "custom"
-            rule_id: str
             if isinstance(error, CustomFailure) and isinstance(error.exception, RuleViolation):
                 rule_id = error.exception.rule
                 check = error.title.removeprefix("Custom check failed: ").strip("`")
                 message = error.exception.detail
             else:
-                rule_id = self._rule_for_failure(vendor, error, check)
+                rule_id = _rule_for_failure(vendor, error, check)
                 message = error.message
             operation = error.operation
             title = f"{check} failed" if isinstance(error, CustomFailure) else error.title
         elif isinstance(error, RuleViolation):
             rule_id, check, title, message = error.rule, "", "Rule violated", error.detail
-            operation = None
         elif isinstance(error, AssertionError):
             rule_id, check, title = marker_rule or "contract.unknown", "", "Assertion failed"
             message = str(error) or "assertion failed"
-            operation = None
         elif isinstance(error, HostNotAllowed):
-            rule_id, check, title, message, operation = "contract.unknown", "", "Suite error", str(error), None
+            rule_id, check, title, message = "contract.unknown", "", "Suite error", str(error)
         else:
             rule_id, check, title = marker_rule or "contract.unknown", "", "Unexpected answer"
             message = f"{type(error).__name__}: {error}"
-            operation = None
         operation = operation or declared_operation
         rule = vendor.rule(rule_id)
         if not check:
             check = "examples" if kind == "examples" else rule.category
-        exchange = self._evidence_exchange(vendor, operation, exchanges)
+        exchange = _failing_exchange(vendor, seq, operation, exchanges)
         if operation is None and exchange is not None:
-            operation = self._operation(vendor, exchange)
+            operation = _operation(vendor, exchange)
         finding = Finding(
             vendor=vendor.id,
             operation=operation,
@@ -195,53 +243,51 @@ class Collector:
             finding.evidence = evidence.from_exchange(exchange, f"req{exchange.seq}")
         if kind == "contract" and operation:
             self.cell(vendor.id, operation, check, False)
-        return [finding]
-
-    @staticmethod
-    def _rule_for_failure(vendor: Vendor, failure: Any, check: str) -> str:
-        spec = next(
-            (s for s in vendor.specs if failure.operation and s.operation_by_label(failure.operation)), vendor.specs[0]
-        )
-        schema_path = getattr(failure, "schema_path", None)
-        root = getattr(failure, "_root_schema", None)
-        if schema_path is not None and root is not None:
-            found = specs.rule_for_schema_location(spec, root, list(schema_path))
-            if found:
-                return found
-        return spec.rule_for_check(check).id
+        return finding
 
     # -- at the end ------------------------------------------------------------------------------
 
-    def build(self, duration: float) -> Run:
-        from imgconf import vendors as registry
-
-        options = self.session.options
-        findings = _merge_duplicates(self.findings)
-        for index, finding in enumerate(findings, start=1):
-            finding.id = f"F{index}"
-        summaries = [self._vendor_summary(registry.get(vendor_id), findings) for vendor_id in options.vendors]
-        if any(summary.verdict == "non-conformant" for summary in summaries):
-            verdict, code = "non-conformant", ExitCode.NON_CONFORMANT
-        elif any(summary.verdict in ("unreachable", "retired") for summary in summaries):
-            verdict = (
-                "retired"
-                if all(s.verdict == "retired" for s in summaries if s.verdict != "conformant")
-                else "unreachable"
+    def build(self, interrupted: str | None = None, fatal: ImgconfError | None = None) -> RunOutcome:
+        """The run's outcome: built once, from everything recorded; every output renders it."""
+        options = self.options
+        duration = time.time() - self.started
+        if fatal is not None:
+            for vendor_id in options.vendors:
+                self.problem(vendor_id).error = self.problem(vendor_id).error or fatal.message
+        merged = number_findings(self.findings)
+        vendors = [self._vendor(registry.get(vendor_id), merged, interrupted) for vendor_id in options.vendors]
+        # A vendor that was down has no findings: what a failing service answered says nothing of its contract.
+        broken = {vendor.id for vendor in vendors if vendor.state is State.NON_CONFORMANT}
+        findings = number_findings([finding for finding in merged if finding.vendor in broken])
+        for finding in findings:
+            finding.tests = sorted(
+                nodeid for nodeid, own in self.test_findings.items() if finding.fingerprint in _prints(own)
             )
-            code = ExitCode.UNREACHABLE
-        else:
-            verdict, code = "conformant", ExitCode.CONFORMANT
+        ids = {finding.fingerprint: finding.id for finding in findings}
+        for record in self.tests:
+            own = self.test_findings.get(record.nodeid, [])
+            record.findings = sorted({ids[f.fingerprint] for f in own if f.fingerprint in ids}, key=_id_order)
         started = datetime.fromtimestamp(self.started, UTC)
         finished = datetime.fromtimestamp(self.started + duration, UTC)
-        target = {
-            "kind": options.target.kind,
-            "description": options.target.describe(),
-            "urls": {vendor: REDACTOR.url(url) for vendor, url in self._urls().items()},
-            "drifts": sorted(name for names in options.drifts.values() for name in names),
-        }
-        return Run(
-            run_id=f"{started.strftime('%Y%m%dT%H%M%SZ')}-{options.target.kind}-{'-'.join(options.vendors)}"
+        urls = {vendor: REDACTOR.url(c.base_url) for vendor, c in self.connections.items()}
+        target = Target(
+            kind=options.target.name,
+            description=options.target.describe(),
+            urls=urls,
+            drifts=sorted(name for names in options.drifts.values() for name in names),
+            key=options.target.key(urls),
+        )
+        notes = [
+            f"{vendor}: waited out {len(c.guard.waited)} × 429 ({sum(c.guard.waited):.1f} s of back-off)"
+            for vendor, c in self.connections.items()
+            if c.guard.waited
+        ]
+        if fatal is not None:
+            notes.append(f"the run stopped: {fatal.message}")
+        return RunOutcome(
+            run_id=f"{started.strftime('%Y%m%dT%H%M%SZ')}-{options.target.name}-{'-'.join(options.vendors)}"
             f"-{secrets.token_hex(2)}",
+            kind=options.kind,
             started_at=started.isoformat(timespec="seconds"),
             finished_at=finished.isoformat(timespec="seconds"),
             duration_s=duration,
@@ -249,103 +295,160 @@ class Collector:
             profile=options.profile.name,
             seed=options.seed,
             versions=_versions(),
-            verdict=verdict,  # type: ignore[arg-type]
-            exit_code=int(code),
-            vendors=summaries,
+            vendors=vendors,
             findings=findings,
             cells=sorted(self.cells.values(), key=lambda c: (c.vendor, c.operation, c.check)),
             tests=self.tests,
-            requests=self.session.recorder.total,
+            requests=self.recorder.total,
             command=REDACTOR.text(options.command),
-            notes=list(self.budget_exhausted.values())
-            + [
-                f"{vendor}: waited out {len(target.guard.waited)} × 429 ({sum(target.guard.waited):.1f} s of back-off)"
-                for vendor, target in (self.session._targets or {}).items()
-                if target.guard.waited
-            ],
+            notes=notes,
+            interrupted=interrupted,
+            gate=options.gate,
         )
 
-    def _urls(self) -> dict[str, str]:
-        resolved = self.session._targets or {}
-        return {vendor: target.base_url for vendor, target in resolved.items()}
-
-    def _vendor_summary(self, vendor: Vendor, findings: list[Finding]) -> VendorSummary:
+    def _vendor(self, vendor: Vendor, findings: list[Finding], interrupted: str | None) -> VendorOutcome:
         own = [finding for finding in findings if finding.vendor == vendor.id]
         cells = [cell for cell in self.cells.values() if cell.vendor == vendor.id]
         tests = [test for test in self.tests if test.vendor == vendor.id]
-        counts = {
-            outcome: sum(1 for test in tests if test.outcome == outcome)
-            for outcome in ("passed", "failed", "skipped", "unreachable", "budget")
-        }
-        operations = []
-        for spec in vendor.specs:
-            for operation in spec.operations:
-                op_cells = [cell for cell in cells if cell.operation == operation.label]
-                operations.append(
-                    {
-                        "operation": operation.label,
-                        "spec": spec.path.name,
-                        "deprecated": operation.deprecated,
-                        "score": _score(op_cells),
-                        "findings": sum(1 for finding in own if finding.operation == operation.label),
-                    }
-                )
-        note = self.unreachable.get(vendor.id) or self.budget_exhausted.get(vendor.id)
-        recorder = self.session.recorder
-        sent, failing = recorder.per_vendor.get(vendor.id, 0), recorder.server_errors.get(vendor.id, 0)
-        storm = failing >= STORM_MIN and failing >= STORM_SHARE * sent
-        if storm:
-            self.unreachable.setdefault(vendor.id, f"the service is failing: {failing} of {sent} answers were 5xx")
-            note = self.unreachable[vendor.id]
-        verdict = "conformant"
-        if own and not storm:
-            verdict = "non-conformant"
-        elif vendor.id in self.unreachable or vendor.id in self.budget_exhausted:
-            verdict = "unreachable"
-            if vendor.retirement and clock.today() >= vendor.retirement.offline and vendor.id in self.unreachable:
-                verdict = "retired"
-                note = f"retired on {vendor.retirement.offline.isoformat()} ({vendor.retirement.source}); {note}"
-        elif not tests or all(test.outcome == "skipped" for test in tests):
-            verdict = "skipped"
+        counts = {outcome: sum(1 for test in tests if test.outcome == outcome) for outcome in _COUNTED}
+        counts = {outcome: count for outcome, count in counts.items() if count or outcome in _ALWAYS}
+        problems = self.problem(vendor.id)
+        sent = self.recorder.per_vendor.get(vendor.id, 0)
+        failing = self.recorder.server_errors.get(vendor.id, 0)
+        throttled = self.recorder.throttled.get(vendor.id, 0)
+        if failing >= STORM_MIN and failing >= STORM_SHARE * sent:
+            problems.unreachable = f"the service is failing: {failing} of {sent} answers were 5xx"
+            own = []
+        elif throttled >= STORM_MIN and throttled >= STORM_SHARE * sent:
+            retry = self.recorder.retry_after.get(vendor.id)
+            problems.retry_after = problems.retry_after or retry
+            problems.unreachable = f"throttled: {throttled} of {sent} answers were 429" + (
+                f" (Retry-After: {retry})" if retry else ""
+            )
+            own = []
+        cut_short = problems.budget or problems.unreachable
+        if interrupted and len(tests) < self.expected.get(vendor.id, len(tests)):
+            cut_short = f"interrupted by {interrupted} after {len(tests)} of {self.expected[vendor.id]} tests"
+        checked = bool(cells)
+        state: State
+        reason: str | None = None
+        if own:
+            state = State.NON_CONFORMANT
+        elif problems.credentials:
+            state, reason = State.CREDENTIALS_REJECTED, problems.credentials
+        elif problems.error:
+            state, reason = State.ERROR, problems.error
+        elif problems.unreachable:
+            state, reason = State.UNREACHABLE, problems.unreachable
+            if vendor.retirement and clock.today() >= vendor.retirement.offline:
+                state = State.RETIRED
+                reason = f"retired on {vendor.retirement.offline.isoformat()} ({vendor.retirement.source}); {reason}"
+        elif problems.budget:
+            state, reason = State.INCOMPLETE, problems.budget
+        elif interrupted and cut_short:
+            state, reason = State.INCOMPLETE, cut_short
+        elif not checked:
+            state, reason = State.INCOMPLETE, "nothing was checked: every test of this vendor was skipped"
+        else:
+            state = State.CONFORMANT
+        # A score says how much of what was checked held; where the target never answered it says nothing.
+        score = _score(cells) if state not in _UNSCORED else None
+        operations = [
+            OperationResult(
+                operation=operation.label,
+                spec=spec.path.name,
+                deprecated=operation.deprecated,
+                score=_score([c for c in cells if c.operation == operation.label]) if score is not None else None,
+                findings=sum(1 for finding in own if finding.operation == operation.label),
+            )
+            for spec in vendor.specs
+            for operation in spec.operations
+        ]
         retirement = None
         if vendor.retirement:
-            retirement = {
-                "stops_selling": vendor.retirement.stops_selling.isoformat()
-                if vendor.retirement.stops_selling
-                else None,
-                "offline": vendor.retirement.offline.isoformat(),
-                "source": vendor.retirement.source,
-            }
-        return VendorSummary(
+            stops = vendor.retirement.stops_selling
+            retirement = Retirement(
+                vendor.retirement.offline.isoformat(), vendor.retirement.source, stops.isoformat() if stops else None
+            )
+        return VendorOutcome(
             id=vendor.id,
             title=vendor.title,
-            verdict=verdict,  # type: ignore[arg-type]
-            score=_score(cells),
+            state=state,
+            score=score,
             operations=operations,
             findings=len(own),
-            requests=self.session.recorder.per_vendor.get(vendor.id, 0),
+            requests=sent,
             tests=counts,
-            drifts=sorted(self.session.options.drifts.get(vendor.id, frozenset())),
-            note=note,
+            drifts=sorted(self.options.drifts.get(vendor.id, frozenset())),
+            reason=reason,
+            cut_short=cut_short if state in (State.NON_CONFORMANT, State.INCOMPLETE) else None,
             retirement=retirement,
+            retry_after=problems.retry_after,
         )
+
+
+_COUNTED = ("passed", "failed", "skipped", "unreachable", "budget", "credentials", "interrupted", "error")
+_ALWAYS = ("passed", "failed", "skipped")
+_UNSCORED = (State.UNREACHABLE, State.RETIRED, State.CREDENTIALS_REJECTED, State.ERROR)
+
+
+def _id_order(finding_id: str) -> int:
+    return int(finding_id.removeprefix("F"))
+
+
+def _prints(findings: list[Finding]) -> set[str]:
+    return {finding.fingerprint for finding in findings}
+
+
+def _operation(vendor: Vendor, exchange: Exchange) -> str | None:
+    found = vendor.spec_for(exchange.method, exchange.path)
+    return found[1].label if found else None
+
+
+def _operation_in_nodeid(vendor: Vendor, nodeid: str) -> str | None:
+    """Schemathesis names a contract test's item `test_contract[METHOD /path]`: that is its operation."""
+    if "[" not in nodeid:
+        return None
+    inner = nodeid.rsplit("[", 1)[1].rstrip("]")
+    method, _, path = inner.partition(" ")
+    for spec in vendor.specs:
+        for operation in spec.operations:
+            if operation.method.upper() == method.upper() and operation.path == path:
+                return operation.label
+    return None
+
+
+def _failing_exchange(
+    vendor: Vendor, seq: int | None, operation: str | None, exchanges: list[Exchange]
+) -> Exchange | None:
+    """The exchange the failure judged when the client tagged it; else the test's last one on the operation."""
+    if seq is not None:
+        for exchange in exchanges:
+            if exchange.seq == seq:
+                return exchange
+    for exchange in reversed(exchanges):
+        if operation is None or _operation(vendor, exchange) == operation:
+            return exchange
+    return exchanges[-1] if exchanges else None
+
+
+def _rule_for_failure(vendor: Vendor, failure: Any, check: str) -> str:
+    spec = next(
+        (s for s in vendor.specs if failure.operation and s.operation_by_label(failure.operation)), vendor.specs[0]
+    )
+    schema_path = getattr(failure, "schema_path", None)
+    root = getattr(failure, "_root_schema", None)
+    if schema_path is not None and root is not None:
+        found = specs.rule_for_schema_location(spec, root, list(schema_path))
+        if found:
+            return found
+    return spec.rule_for_check(check).id
 
 
 def _score(cells: list[Cell]) -> float | None:
     if not cells:
         return None
     return round(sum(1 for cell in cells if not cell.failed) / len(cells), 4)
-
-
-def _merge_duplicates(findings: list[Finding]) -> list[Finding]:
-    merged: dict[str, Finding] = {}
-    for finding in findings:
-        key = finding.fingerprint
-        if key in merged:
-            merged[key].occurrences += 1
-        else:
-            merged[key] = finding
-    return list(merged.values())
 
 
 def _first_block(message: str) -> str:
@@ -361,9 +464,6 @@ def _first_block(message: str) -> str:
 
 
 def _versions() -> dict[str, str]:
-    import hypothesis
-    import schemathesis
-
     return {
         "imgconf": __version__,
         "schemathesis": schemathesis.__version__,

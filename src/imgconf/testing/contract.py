@@ -34,7 +34,7 @@ from schemathesis.specs.openapi.checks import (
 
 from imgconf import paths, specs
 from imgconf.testing import strategies
-from imgconf.testing.session import SuiteSession, sized
+from imgconf.testing.context import active, sized
 
 # The checks any single response can be held to, without knowing how its request was generated.
 RESPONSE_CHECKS = [
@@ -82,18 +82,18 @@ DEFAULTS: dict[str, Any] = {
 
 def examples_per_operation() -> int:
     """The profile's generated cases per operation; a few on a metered vendor, where the budget goes to the rules."""
-    profile = SuiteSession.current().options.profile
+    profile = active().options.profile
     return sized(profile.max_examples, min(3, profile.max_examples))
 
 
 def config_for(vendor: str) -> dict[str, Any]:
     """Defaults, then the vendor's `schemathesis.toml`, then what the run decides."""
-    session = SuiteSession.current()
+    options = active().options
     path: Path = paths.suites_dir() / vendor / "schemathesis.toml"
     base = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    profile = session.options.profile
+    profile = options.profile
     run: dict[str, Any] = {
-        "seed": session.options.seed,
+        "seed": options.seed,
         "generation": {
             "database": "none",
             "max-examples": examples_per_operation(),
@@ -106,17 +106,23 @@ def config_for(vendor: str) -> dict[str, Any]:
         # budget, pacing, recording and host guard; the suites test each operation's auth matrix instead.
         "checks": {"ignored_auth": {"enabled": False}},
     }
-    if not session.options.target.local:
+    if options.target.metered:
         # Shrinking re-sends failing requests many times: too expensive against a metered vendor.
         run["generation"]["no-shrink"] = True
     return _merge(_merge(DEFAULTS, base), run)
 
 
-@cache
 def schema(vendor: str, spec_file: str) -> Any:
-    """The vendor's spec loaded into schemathesis, with credentials and the cell recorder attached."""
+    """The vendor's spec loaded into schemathesis, with credentials and the cell recorder attached.
+
+    Loaded once per run (kept on the run's state), while pytest imports the suite module; the auth provider
+    and the hook find the run they work for when schemathesis calls them, during a test.
+    """
     register_image_media_types()
-    session = SuiteSession.current()
+    state = active()
+    key = (vendor, spec_file)
+    if key in state.schemas:
+        return state.schemas[key]
     config = schemathesis.Config.from_dict(config_for(vendor))
     loaded = schemathesis.openapi.from_path(str(specs.spec_path(spec_file)), config=config)
 
@@ -125,16 +131,18 @@ def schema(vendor: str, spec_file: str) -> Any:
         # Called while schemathesis collects explicit examples too, before any reachability check: only the
         # credentials are needed here, the target's reachability is the test fixture's business.
         def get(self, case: Any, context: Any) -> dict[str, str]:
-            return dict(session.targets()[vendor].credentials)
+            return dict(active().connections()[vendor].credentials)
 
         def set(self, case: Any, data: dict[str, str], context: Any) -> None:
-            session.targets()[vendor].vendor.auth.apply_to_case(case, data)
+            active().connections()[vendor].vendor.auth.apply_to_case(case, data)
 
     def after_validate(context: Any, case: Any, response: Any, results: list[Any]) -> None:
+        collector = active().collector
         for result in results:
-            session.collector.cell(vendor, case.operation.label, result.name, result.failure is None)
+            collector.cell(vendor, case.operation.label, result.name, result.failure is None)
 
     loaded.hook(after_validate)
+    state.schemas[key] = loaded
     return loaded
 
 

@@ -16,7 +16,7 @@ import referencing
 import referencing.jsonschema
 
 from imgconf import specs
-from imgconf.testing.checks import RuleViolation
+from imgconf.checks import RuleViolation
 from imgconf.vendors.base import Vendor
 
 

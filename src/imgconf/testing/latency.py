@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import requests
 
-from imgconf.testing.checks import violated
+from imgconf.checks import violated
 from imgconf.testing.client import ApiClient
 
 LOCAL_BUDGET_S = 1.0

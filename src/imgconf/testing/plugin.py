@@ -1,32 +1,39 @@
-"""The pytest plugin the suites run under: options, targets, and a report at the end.
+"""The pytest plugin the suites run under: options, the run's state in `config.stash`, the outcome at the end.
 
-`suites/conftest.py` loads it, so `pytest suites/ --target emulator-http`
-works on its own; `imgconf run` calls pytest with the same options and reads
-the run back from the `imgconf-runner` plugin it registers.
+`suites/conftest.py` loads it, so `pytest suites/ --target emulator-http` works on its own; `imgconf run`
+calls pytest with the same options and reads the outcome back from the runner plugin it registers (any
+plugin object with `imgconf_runner = True`, an `options` attribute and a `finished(outcome, state)` method).
 """
 
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import Any, NoReturn
 
 import pytest
 
 from imgconf import paths
-from imgconf.errors import ImgconfError, TargetUnreachable
-from imgconf.testing.session import SuiteOptions, SuiteSession
+from imgconf.errors import CredentialsRejected, ImgconfError, TargetUnreachable
+from imgconf.report import publish
+from imgconf.testing import context
+from imgconf.testing.client import ApiClient
+from imgconf.testing.options import SuiteOptions
+from imgconf.testing.state import RunState
 
 KINDS = ("contract", "examples", "behaviour")
+STATE = pytest.StashKey[RunState]()
+REPORT_DIR = pytest.StashKey[Path]()
 
 __all__ = [
     "pytest_addoption",
     "pytest_collection_modifyitems",
     "pytest_configure",
     "pytest_ignore_collect",
+    "pytest_make_collect_report",
     "pytest_runtest_makereport",
+    "pytest_runtest_protocol",
     "pytest_runtest_setup",
     "pytest_sessionfinish",
     "pytest_terminal_summary",
@@ -39,6 +46,11 @@ def _runner(config: pytest.Config) -> Any:
     return next((p for p in config.pluginmanager.get_plugins() if getattr(p, "imgconf_runner", False)), None)
 
 
+def run_state(config: pytest.Config) -> RunState:
+    """This pytest session's run (fixtures: `run_state(request.config)`)."""
+    return config.stash[STATE]
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("imgconf", "imgconf conformance suites")
     group.addoption(
@@ -47,7 +59,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="emulator (default), emulator-http, live, a base URL, or VENDOR=URL[,VENDOR=URL] [env IMGCONF_TARGET]",
     )
     group.addoption("--vendor", action="append", default=None, help="vendor id; repeat for several [IMGCONF_VENDORS]")
-    group.addoption("--drift", action="append", default=None, help="drift profile for the emulator [IMGCONF_DRIFT]")
+    group.addoption("--drift", action="append", default=None, help="drift for the emulator [IMGCONF_DRIFT]")
     group.addoption("--profile", default=None, help="smoke (default) or full [IMGCONF_PROFILE]")
     group.addoption("--imgconf-seed", type=int, default=None, help="seed for generated cases [IMGCONF_SEED]")
     group.addoption("--imgconf-out", default=None, help="write a report into this directory")
@@ -84,42 +96,57 @@ def parse_emulator_options(values: list[str]) -> dict[str, Any]:
     return options
 
 
+def _options(config: pytest.Config) -> SuiteOptions:
+    runner = _runner(config)
+    if runner is not None:
+        return runner.options  # type: ignore[no-any-return]
+    out = config.getoption("imgconf_out")
+    config_path = config.getoption("imgconf_config")
+    replay = config.getoption("replay")
+    return SuiteOptions.from_values(
+        target=config.getoption("target"),
+        vendors=config.getoption("vendor"),
+        profile=config.getoption("profile"),
+        seed=config.getoption("imgconf_seed"),
+        drifts=config.getoption("drift"),
+        budget=config.getoption("budget"),
+        allow_mutations=config.getoption("allow_mutations"),
+        emulator_options=parse_emulator_options(config.getoption("emulator_option")),
+        out=Path(out) if out else None,
+        config_path=Path(config_path) if config_path else None,
+        command="pytest " + " ".join(config.invocation_params.args),
+        record=config.getoption("record"),
+        replay=Path(replay) if replay else None,
+    )
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "rule(id): the spec rule a behaviour test checks")
-    runner = _runner(config)
     try:
-        if runner is not None:
-            options = runner.options
-        else:
-            options = SuiteOptions.from_values(
-                target=config.getoption("target"),
-                vendors=config.getoption("vendor"),
-                profile=config.getoption("profile"),
-                seed=config.getoption("imgconf_seed"),
-                drifts=config.getoption("drift"),
-                budget=config.getoption("budget"),
-                allow_mutations=config.getoption("allow_mutations"),
-                emulator_options=parse_emulator_options(config.getoption("emulator_option")),
-                out=Path(config.getoption("imgconf_out")) if config.getoption("imgconf_out") else None,
-                config_path=Path(config.getoption("imgconf_config")) if config.getoption("imgconf_config") else None,
-                command="pytest " + " ".join(config.invocation_params.args),
-                record=config.getoption("record"),
-                replay=Path(config.getoption("replay")) if config.getoption("replay") else None,
-            )
+        options = _options(config)
     except ImgconfError as exc:
         raise pytest.UsageError(exc.message) from None
-    session = SuiteSession(options)
-    session.activate()
-    config.stash[_SESSION] = session
-
-
-_SESSION = pytest.StashKey[SuiteSession]()
+    config.stash[STATE] = RunState(options)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    session = config.stash.get(_SESSION, None)
-    if session is not None:
-        session.close()
+    state = config.stash.get(STATE, None)
+    if state is not None:
+        state.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, Any, Any]:
+    """Suite modules read the run's options while pytest imports them (their parametrisation)."""
+    with context.bound(collector.config.stash.get(STATE, None)):
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, Any, Any]:
+    """Schemathesis hooks and auth providers run on a test's behalf: they find its run here."""
+    with context.bound(item.config.stash.get(STATE, None)):
+        return (yield)
 
 
 def _vendor_and_kind(path: Path) -> tuple[str | None, str]:
@@ -133,11 +160,11 @@ def _vendor_and_kind(path: Path) -> tuple[str | None, str]:
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
-    session = config.stash.get(_SESSION, None)
-    if session is None:
+    state = config.stash.get(STATE, None)
+    if state is None:
         return None
     vendor, _ = _vendor_and_kind(collection_path / "x.py" if collection_path.is_dir() else collection_path)
-    if vendor is not None and vendor not in session.options.vendors:
+    if vendor is not None and vendor not in state.options.vendors:
         return True
     return None
 
@@ -152,18 +179,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         raise pytest.UsageError(
             "behaviour tests must name their rule with @pytest.mark.rule(...): " + ", ".join(unmarked[:5])
         )
+    state = config.stash.get(STATE, None)
+    if state is not None:
+        for item in items:
+            vendor, _ = _vendor_and_kind(item.path)
+            if vendor is not None:
+                state.collector.expected[vendor] = state.collector.expected.get(vendor, 0) + 1
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    SuiteSession.current().recorder.start_test(item.nodeid)
+    run_state(item.config).recorder.start_test(item.nodeid)
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
     report = yield
     if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
-        session = SuiteSession.current()
+        state = run_state(item.config)
         vendor, kind = _vendor_and_kind(item.path)
         if vendor is not None:
             marker = item.get_closest_marker("rule")
@@ -173,7 +206,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                 reason = str(report.longrepr[2]).removeprefix("Skipped: ")
             exc = call.excinfo.value if call.excinfo is not None and report.outcome == "failed" else None
             declared = [value for name, value in item.user_properties if name == "operation"]
-            session.collector.finished(
+            state.collector.finished(
                 item.nodeid,
                 vendor,
                 kind,
@@ -181,61 +214,66 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                 report.outcome,
                 report.duration,
                 exc,
-                list(session.recorder.test_exchanges),
+                list(state.recorder.test_exchanges),
                 reason,
                 declared,
             )
-            stop = session.options.stop_on_rules
-            if stop and any(finding.rule["id"] in stop for finding in session.collector.findings):
+            stop = state.options.stop_on_rules
+            if stop and any(finding.rule["id"] in stop for finding in state.collector.findings):
                 item.session.shouldstop = "a finding named a rule the run was asked to stop on"
     return report
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    suite = session.config.stash.get(_SESSION, None)
-    if suite is None:
+    state = session.config.stash.get(STATE, None)
+    if state is None:
         return
-    run = suite.collector.build(time.time() - suite.collector.started)
     runner = _runner(session.config)
+    if exitstatus == pytest.ExitCode.INTERRUPTED and state.fatal is None:
+        # Ctrl-C, or SIGTERM, which the runner turns into the same KeyboardInterrupt and names.
+        state.interrupted = getattr(runner, "interrupted_by", None) or "SIGINT"
+    outcome = state.collector.build(interrupted=state.interrupted, fatal=state.fatal)
     if runner is not None:
-        runner.finished(run)
-    elif suite.options.out is not None:
-        from imgconf.runner.run import publish
-
-        published = publish(
-            run, suite.options.out, artifacts=suite.artifacts(), history_path=suite.options.out / "history.sqlite"
+        runner.finished(outcome, state)
+    elif state.options.out is not None:
+        published = publish.publish(
+            outcome, state.options.out, artifacts=state.artifacts(), history_path=state.options.out / "history.sqlite"
         )
-        session.config.stash[_REPORT_DIR] = published.directory
-
-
-_REPORT_DIR = pytest.StashKey[Path]()
+        session.config.stash[REPORT_DIR] = published.directory
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
-    directory = config.stash.get(_REPORT_DIR, None)
+    directory = config.stash.get(REPORT_DIR, None)
     if directory is not None:
         terminalreporter.write_line(f"imgconf report: {directory / 'report.html'}")
 
 
 def end_run(exc: ImgconfError) -> NoReturn:
-    """Stop the whole run on an error no test can get past (missing credentials, say).
+    """Stop the whole run on an error no test can get past (a suite that cannot start, say).
 
-    The error is kept on the session so `imgconf run` reports it as it is, not as pytest's exit.
+    The error is kept on the run's state so `imgconf run` reports it as it is, not as pytest's exit.
     """
-    SuiteSession.current().fatal = exc
+    context.active().fatal = exc
     pytest.exit(exc.message, returncode=int(exc.exit_code))
 
 
-def client_fixture(vendor: str) -> Callable[[], Any]:
-    """A session fixture giving the suite an `ApiClient` for `vendor`; skips the suite if it is unreachable."""
+def unavailable(state: RunState, vendor: str, exc: ImgconfError) -> NoReturn:
+    """Skip every test of `vendor`: its target is away or refused the credential (the outcome says which)."""
+    state.collector.note_unavailable(vendor, exc)
+    kind = "credentials" if isinstance(exc, CredentialsRejected) else "unreachable"
+    pytest.skip(f"{kind}: {exc.message}")
+
+
+def client_fixture(vendor: str) -> Callable[..., Any]:
+    """A session fixture giving the suite an `ApiClient` for `vendor`; skips the suite if it cannot be had."""
 
     @pytest.fixture(scope="session")
-    def fixture() -> Any:
-        session = SuiteSession.current()
+    def fixture(request: pytest.FixtureRequest) -> ApiClient:
+        state = run_state(request.config)
         try:
-            return session.client(vendor)
-        except TargetUnreachable as exc:
-            pytest.skip(f"unreachable: {exc.message}")
+            return ApiClient(state.connection(vendor), state)
+        except (TargetUnreachable, CredentialsRejected) as exc:
+            unavailable(state, vendor, exc)
         except ImgconfError as exc:
             end_run(exc)
 

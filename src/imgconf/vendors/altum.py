@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from imgconf.testing.checks import check, violated
-from imgconf.vendors.base import ApiKeyHeader, CredentialField, Vendor
+from imgconf.checks import check, violated
+from imgconf.vendors.base import ApiKeyHeader, CredentialField, Preflight, Vendor
 
 VENDOR = Vendor(
     id="altum",
@@ -14,6 +14,7 @@ VENDOR = Vendor(
     credentials=(CredentialField("api_key", "ALTUM_API_KEY", "API key from https://mopsus.altum.ai"),),
     auth=ApiKeyHeader("x-api-key"),
     image_urls=("https://cloud.funda.nl/valentina_media/149/998/977_1440x960.jpg",),
+    preflight=Preflight("POST", "/labelling/url", frozenset({401, 403}), json={}),
 )
 
 SCENE_THRESHOLD = 70.0

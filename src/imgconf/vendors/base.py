@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 
 from imgconf import specs
+from imgconf.wire.pacer import RateLimit as RateLimit
 
 if TYPE_CHECKING:
     from schemathesis import Case
@@ -92,12 +93,15 @@ class ApiKeyHeader(AuthScheme):
 
 
 @dataclass(frozen=True)
-class RateLimit:
-    """A documented limit: at most `requests` per `seconds` for the methods named (per key)."""
+class Preflight:
+    """A request whose answer tells an accepted credential from a refused one, and the refusal's statuses."""
 
-    requests: int
-    seconds: float
-    methods: tuple[str, ...] = ("GET", "POST", "PUT", "PATCH", "DELETE")
+    method: str
+    path: str
+    refused: frozenset[int]
+    params: Mapping[str, str] = field(default_factory=dict)
+    json: Any = None
+    data: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,9 @@ class Vendor:
     # Requests a live run may send by default (--budget and imgconf.toml override it). Small on purpose;
     # a vendor whose contract needs more (asynchronous jobs polled until done) says so here, and why.
     live_budget: int = 50
+    # One cheap request a run on an operator's credential sends first: its documented refusal means the
+    # credential was refused (credentials-rejected, exit 2), not that the vendor broke its contract.
+    preflight: Preflight | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @cached_property

@@ -18,8 +18,9 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from imgconf import images
-from imgconf.testing.checks import check, violated
-from imgconf.vendors.base import ApiKeyHeader, CredentialField, RateLimit, Vendor
+from imgconf.checks import check, violated
+from imgconf.vendors.base import ApiKeyHeader, CredentialField, Preflight, RateLimit, Vendor
+from imgconf.wire.negotiation import wants_json as wants_json
 
 SUBMISSIONS = frozenset(
     {
@@ -83,6 +84,7 @@ VENDOR = Vendor(
         "video_urls": ("https://www.w3schools.com/html/mov_bbb.mp4",),
         "audio_urls": ("https://www.w3schools.com/html/horse.mp3",),
     },
+    preflight=Preflight("GET", "/api/classifications", frozenset({401})),
 )
 
 # -- sample media ---------------------------------------------------------------------------------------
@@ -162,25 +164,6 @@ def _json(response: Any) -> Any:
         return response.json()
     except ValueError:
         return None
-
-
-def wants_json(accept: str | None) -> bool:
-    """Laravel's wantsJson(): Accept's most preferred media type is JSON (x-assumption identifai-accept-default)."""
-    if not accept:
-        return False
-    ranked = []
-    for position, item in enumerate(accept.split(",")):
-        parts = [part.strip() for part in item.split(";")]
-        quality = 1.0
-        for parameter in parts[1:]:
-            if parameter.startswith("q="):
-                try:
-                    quality = float(parameter[2:])
-                except ValueError:
-                    quality = 0.0
-        ranked.append((-quality, position, parts[0].lower()))
-    first = min(ranked)[2]
-    return "/json" in first or "+json" in first
 
 
 def results_in(response: Any) -> Iterator[dict[str, Any]]:

@@ -26,8 +26,8 @@ import jsonschema
 import requests
 from schemathesis.transport.serialization import Binary
 
-from imgconf.testing.checks import check, violated
-from imgconf.vendors.base import AuthScheme, CredentialField, Credentials, Vendor
+from imgconf.checks import check, violated
+from imgconf.vendors.base import AuthScheme, CredentialField, Credentials, Preflight, Vendor
 
 if TYPE_CHECKING:
     from schemathesis import Case
@@ -152,6 +152,7 @@ VENDOR = Vendor(
         ),
     ),
     auth=FormOrQueryKey(),
+    preflight=Preflight("GET", "/api/v2/", frozenset({401}), params={"type": "cache"}),
 )
 
 

@@ -13,7 +13,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from imgconf.vendors.huawei import DEFAULT_PROJECT_NAME, DOCUMENTED_TOKEN
+# The seed's own facts, kept here so the emulator owns its account data (it imports nothing suite-side):
+# the region of its examples, and the token value its §3.2 response example shows.
+DEFAULT_PROJECT_NAME = "cn-north-4"
+DOCUMENTED_TOKEN = "MIINRwYJKoZIhvcNAQcCoIINODCCDTQCAQExDTALBglghkgBZQMEAgEwgguVBgkqhkiG"
 
 TOKEN_LIFETIME_S = 24 * 3600
 # The docs' token body says it expired at 2019-02-13T06:52:13.855000Z; its token is the one their examples send.

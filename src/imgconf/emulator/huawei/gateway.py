@@ -2,7 +2,7 @@
 
 An IAM token (X-Auth-Token) is looked up and its 24 hours checked; an AK/SK
 signature is verified with the same SDK-HMAC-SHA256 code live runs sign with
-(`imgconf.vendors.huawei.signing`): the received method, path, query, signed
+(`imgconf.wire.signing`): the received method, path, query, signed
 headers and raw body bytes, X-Sdk-Date within 15 minutes of the clock, and five
 bad signatures in a row lock the AK for five minutes. The answer is a
 `Caller`, or the reason (an APIG.0301 text) it is refused.
@@ -20,7 +20,7 @@ from starlette.requests import Request
 from imgconf.emulator.config import EmulatorConfig
 from imgconf.emulator.huawei import answers
 from imgconf.emulator.huawei.accounts import Account, Directory
-from imgconf.vendors.huawei import signing
+from imgconf.wire import signing
 
 SKEW_S = 15 * 60
 LOCK_AFTER = 5

@@ -40,7 +40,7 @@ from imgconf.emulator.identifai.store import (
     Store,
     seed_users,
 )
-from imgconf.vendors.identifai import wants_json
+from imgconf.wire.negotiation import wants_json
 
 # Which account each credential field of the module's defaults (or of --credential) opens.
 ROLES = {

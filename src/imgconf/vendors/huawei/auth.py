@@ -17,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 
 from imgconf.vendors.base import AuthScheme, Credentials
-from imgconf.vendors.huawei import signing
+from imgconf.wire import signing
 
 Clock = Callable[[], datetime]
 # The region whose project a token is scoped to, and which the SDK looks up, unless HUAWEI_PROJECT_NAME says.

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from imgconf import images
-from imgconf.testing.checks import check, violated
+from imgconf.checks import check, violated
 
 V1_PATH = "/v1.0/image/tagging"
 V2_PATH = re.compile(r"^/v2/[^/]+/image/tagging$")

@@ -8,11 +8,11 @@ skip when the target's credentials do not allow it. The token is obtained once p
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from imgconf.errors import CredentialsMissing, UsageError
+from imgconf.checks import RuleViolation
+from imgconf.errors import CredentialsMissing, CredentialsRejected, UsageError
 from imgconf.redact import REDACTOR
 from imgconf.testing.client import ApiClient
 from imgconf.vendors.huawei import DEFAULT_PROJECT_NAME
@@ -52,12 +52,13 @@ class ApiClients:
         return f"/v2/{project_id or self.project_id}/image/tagging"
 
 
-_CACHE: dict[int, ApiClients] = {}
+IAM_ENV = "HUAWEI_IAM_USER, HUAWEI_IAM_PASSWORD and HUAWEI_IAM_DOMAIN"
+KEYS_ENV = "HUAWEI_AK and HUAWEI_SK"
 
 
 def with_credentials(base: ApiClient, credentials: dict[str, str]) -> ApiClient:
     """A client for the same target and session (budget, recording, host guard) with other credentials."""
-    return ApiClient(dataclasses.replace(base.target, credentials=credentials))
+    return base.with_credentials(credentials)
 
 
 def obtain_token(base: ApiClient, credentials: dict[str, str], project_name: str) -> Issued:
@@ -70,11 +71,16 @@ def obtain_token(base: ApiClient, credentials: dict[str, str], project_name: str
         auth="none",
     )
     token = response.headers.get("X-Subject-Token")
-    if response.status_code != 201 or not token:
-        raise UsageError(
-            f"huawei: IAM did not issue a token for the configured user ({response.status_code}); "
-            "check HUAWEI_IAM_USER, HUAWEI_IAM_PASSWORD, HUAWEI_IAM_DOMAIN and HUAWEI_PROJECT_NAME"
+    if response.status_code == 401:
+        # The documented answer to a wrong user, password or domain: the operator's credential, not a break.
+        raise CredentialsRejected(f"huawei: IAM refused the configured user (401); check {IAM_ENV}")
+    if response.status_code != 201:
+        raise RuleViolation(
+            "huawei.iam.token-issued",
+            f"POST {TOKENS} with the configured user answered {response.status_code}, not 201 or the documented 401",
         )
+    if not token:
+        raise RuleViolation("huawei.iam.headers", f"POST {TOKENS} answered 201 without the X-Subject-Token header")
     REDACTOR.add_secret(token)
     body = response.json()
     project = (body.get("token") or {}).get("project") or {}
@@ -84,6 +90,8 @@ def obtain_token(base: ApiClient, credentials: dict[str, str], project_name: str
 def lookup_project(client: ApiClient, project_name: str) -> str:
     """The project id of `project_name`, as the SDK finds it: GET /v3/projects?name=, exactly one match."""
     response = client.get(PROJECTS, params={"name": project_name})
+    if response.status_code == 401:
+        raise CredentialsRejected(f"huawei: the gateway refused the configured AK/SK (401); check {KEYS_ENV}")
     projects = response.json().get("projects", []) if response.status_code == 200 else []
     if len(projects) != 1:
         raise UsageError(
@@ -94,11 +102,12 @@ def lookup_project(client: ApiClient, project_name: str) -> str:
 
 
 def for_target(base: ApiClient) -> ApiClients:
-    """The clients of this run's Huawei target (built once; the token is obtained once)."""
-    key = id(base.target)
-    if key not in _CACHE:
-        _CACHE[key] = _build(base)
-    return _CACHE[key]
+    """The clients of this run's Huawei target (built once per run, kept on the run; the token obtained once)."""
+    memo = base.run.memo
+    if "huawei.clients" not in memo:
+        memo["huawei.clients"] = _build(base)
+    clients: ApiClients = memo["huawei.clients"]
+    return clients
 
 
 def _build(base: ApiClient) -> ApiClients:
@@ -115,8 +124,9 @@ def _build(base: ApiClient) -> ApiClients:
     signed = None
     if has_keys:
         keys = {"ak": credentials["ak"], "sk": credentials["sk"]}
-        if project_id is None:
-            project_id = lookup_project(with_credentials(base, keys), project_name)
+        # Always one signed lookup: it is the preflight that tells a refused AK/SK from a contract break.
+        found = lookup_project(with_credentials(base, keys), project_name)
+        project_id = project_id or found
         signed = with_credentials(base, {**keys, "project_id": project_id})
     assert project_id is not None
     token = with_credentials(base, {"token": issued.token, "project_id": project_id}) if issued else None

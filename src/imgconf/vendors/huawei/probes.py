@@ -17,8 +17,9 @@ import requests
 from hypothesis import strategies as st
 
 from imgconf import images
-from imgconf.vendors.huawei import signing
+from imgconf.testing.context import active
 from imgconf.vendors.huawei.auth import sign_prepared
+from imgconf.wire import signing
 
 FORMATS = ("jpeg", "png", "bmp")
 MIN_SIDE, MAX_SIDE = 16, 4096
@@ -26,9 +27,7 @@ MIN_SIDE, MAX_SIDE = 16, 4096
 
 def local() -> bool:
     """The run's target is the emulator (call from suites, where a run is active)."""
-    from imgconf.testing.session import SuiteSession
-
-    return SuiteSession.current().options.target.local
+    return active().options.target.reaches_loopback
 
 
 def on_live(cases: list[Any], keep: int) -> list[Any]:

@@ -9,14 +9,12 @@ each is answered with the recorded response for its match key, in recorded order
 
 from __future__ import annotations
 
-import hashlib
 import io
-import json
 from collections import defaultdict, deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 import requests
 import requests.adapters
@@ -26,58 +24,11 @@ from vcr.request import Request as VcrRequest
 from vcr.serializers import yamlserializer
 
 from imgconf.errors import UsageError
-from imgconf.redact import REDACTED, REDACTOR, is_sensitive_name
-from imgconf.report import evidence
+from imgconf.redact import REDACTOR
+from imgconf.wire.replay_keys import match_key
 
 MATCH_HEADER = "X-Imgconf-Match"
 VENDOR_HEADER = "X-Imgconf-Vendor"
-
-
-def match_key(method: str, url: str, headers: dict[str, str], body: bytes) -> str:
-    """What makes two requests 'the same request' for replay: never secrets, dates, signatures or boundaries."""
-    parts = urlsplit(url)
-    query = sorted(
-        (key, REDACTED if is_sensitive_name(key) else value)
-        for key, value in parse_qsl(parts.query, keep_blank_values=True)
-    )
-    lowered = {name.lower(): value for name, value in headers.items()}
-    content_type = lowered.get("content-type", "")
-    kind = content_type.split(";")[0].strip().lower()
-    shape: Any
-    if kind.startswith("multipart/") and body:
-        shape = [
-            [part["name"], part["filename"], part["content_type"], _part_digest(part)]
-            for part in evidence.parts(content_type, body)
-        ]
-    elif "json" in kind and body:
-        try:
-            shape = REDACTOR.data(_blank_sensitive(json.loads(body)))
-        except (ValueError, UnicodeDecodeError):
-            shape = hashlib.sha256(body).hexdigest()
-    elif kind == "application/x-www-form-urlencoded":
-        shape = sorted(
-            (key, REDACTED if is_sensitive_name(key) else value)
-            for key, value in parse_qsl(body.decode("latin-1"), keep_blank_values=True)
-        )
-    else:
-        shape = hashlib.sha256(body).hexdigest()
-    accept = lowered.get("accept", "*/*")
-    key = json.dumps([method.upper(), parts.path, query, kind, accept, shape], sort_keys=True, default=str)
-    return hashlib.sha256(key.encode()).hexdigest()[:32]
-
-
-def _part_digest(part: dict[str, Any]) -> str:
-    if part["name"] and is_sensitive_name(part["name"]):
-        return REDACTED
-    return hashlib.sha256(part["bytes"]).hexdigest()
-
-
-def _blank_sensitive(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: REDACTED if is_sensitive_name(str(key)) else _blank_sensitive(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_blank_sensitive(item) for item in value]
-    return value
 
 
 class CassetteRecorder:

@@ -1,10 +1,10 @@
-"""The one road every request takes: budget, pacing, 429 handling, host guard, recording.
+"""The one road every request takes: host guard, budget, pacing, 429 handling, circuit breaker, recording.
 
-Suites and schemathesis both send through a `requests.Session` whose adapter
-is a `GuardedAdapter` wrapped around the real transport: a plain
-`HTTPAdapter` for network targets, schemathesis' ASGI adapter for the
-in-process emulator. So every target is spoken to by exactly the same code,
-and the limits a live run must keep are enforced in one place.
+Suites and schemathesis both send through a `requests.Session` whose adapter is a `GuardedAdapter` wrapped
+around the real transport (httpx's shape: one class per way of sending, one `send` method): a plain
+`HTTPAdapter` for network targets, schemathesis' ASGI adapter for the in-process emulator, a cassette for
+replays. So every target is spoken to by exactly the same code, and the limits a live run must keep, and
+the facts a verdict needs (was the target reachable at all?), are decided in one place.
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ from __future__ import annotations
 import contextvars
 import threading
 import time
-from collections import defaultdict, deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
@@ -23,12 +22,22 @@ from urllib.parse import urlsplit
 import requests
 import requests.adapters
 
-from imgconf.errors import BudgetExhausted
+from imgconf.errors import TargetThrottled, TargetUnreachable
 from imgconf.redact import REDACTOR
-from imgconf.vendors.base import RateLimit
+from imgconf.wire.budget import Budget
+from imgconf.wire.exchange import BODY_KEEP, Exchange
+from imgconf.wire.pacer import Pacer
+from imgconf.wire.recorder import Recorder
+from imgconf.wire.replay_keys import match_key
 
-# Bodies beyond this are kept as a prefix plus their size and hash: a report needs the evidence, not 50 MB.
-BODY_KEEP = 256 * 1024
+# What a request that never got a whole answer raises: the target is not there, or not answering.
+NETWORK_ERRORS: tuple[type[BaseException], ...] = (
+    requests.ConnectionError,
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,
+    requests.exceptions.ContentDecodingError,
+    TargetUnreachable,
+)
 
 _retry_429: contextvars.ContextVar[bool] = contextvars.ContextVar("imgconf_retry_429", default=True)
 
@@ -43,125 +52,34 @@ def observe_429() -> Iterator[None]:
         _retry_429.reset(token)
 
 
+def observing_429() -> bool:
+    return not _retry_429.get()
+
+
 @dataclass
-class Exchange:
-    """One request and its response, as sent and received (redacted when written anywhere)."""
+class Breaker:
+    """Declares a target unreachable after `limit` network failures in a row, so an outage costs a bounded time
+    (with the default 10 s timeout and 3 failures: about 30 s), not a timeout per request of the whole suite."""
 
-    seq: int
-    vendor: str
-    method: str
-    url: str
-    request_headers: dict[str, str]
-    request_body: bytes
-    request_size: int
-    status: int | None
-    response_headers: dict[str, str]
-    response_body: bytes
-    response_size: int
-    elapsed_ms: float
-    started_at: float
-    error: str | None = None
-    test: str | None = None
+    limit: int = 3
+    failures: int = 0
     reason: str | None = None
-    match_key: str | None = None  # set when the run is recorded (see runner/cassette.py)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    @property
-    def path(self) -> str:
-        return urlsplit(self.url).path or "/"
+    def check(self, vendor: str) -> None:
+        if self.reason is not None:
+            raise TargetUnreachable(f"{vendor}: {self.reason}")
 
-
-Listener = Callable[[Exchange], None]
-
-
-class Recorder:
-    """Collects exchanges for the test that is running and tells listeners (progress, cassettes) about each."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._seq = 0
-        self.per_vendor: dict[str, int] = defaultdict(int)
-        self.server_errors: dict[str, int] = defaultdict(int)
-        self.current_test: str | None = None
-        self.test_exchanges: list[Exchange] = []
-        self.listeners: list[Listener] = []
-
-    def next_seq(self) -> int:
+    def failed(self, error: BaseException) -> None:
         with self._lock:
-            self._seq += 1
-            return self._seq
+            self.failures += 1
+            if self.failures >= self.limit and self.reason is None:
+                detail = REDACTOR.text(f"{type(error).__name__}: {error}")[:200]
+                self.reason = f"{self.failures} requests in a row got no answer (last: {detail})"
 
-    @property
-    def total(self) -> int:
-        return self._seq
-
-    def start_test(self, nodeid: str) -> None:
-        self.current_test = nodeid
-        self.test_exchanges = []
-
-    def record(self, exchange: Exchange) -> None:
-        exchange.test = self.current_test
+    def answered(self) -> None:
         with self._lock:
-            self.per_vendor[exchange.vendor] += 1
-            if exchange.status is not None and exchange.status >= 500:
-                self.server_errors[exchange.vendor] += 1
-            self.test_exchanges.append(exchange)
-        for listener in self.listeners:
-            listener(exchange)
-
-
-class Budget:
-    """At most `limit` requests per vendor per run (None: unlimited)."""
-
-    def __init__(self, limits: Mapping[str, int | None]) -> None:
-        self.limits = dict(limits)
-        self.used: dict[str, int] = defaultdict(int)
-        self._lock = threading.Lock()
-
-    def take(self, vendor: str) -> None:
-        limit = self.limits.get(vendor)
-        with self._lock:
-            if limit is not None and self.used[vendor] >= limit:
-                raise BudgetExhausted(f"{vendor}: the request budget of {limit} is used up")
-            self.used[vendor] += 1
-
-
-class Pacer:
-    """Keeps to documented rate limits: a sliding window per limit, waiting (never failing) for room."""
-
-    def __init__(
-        self,
-        limits: tuple[RateLimit, ...],
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.limits = limits
-        self.clock = clock
-        self.sleep = sleep
-        self.sent: dict[int, deque[float]] = {index: deque() for index in range(len(limits))}
-        self._lock = threading.Lock()
-        # A little slack: the vendor's window and ours do not start at the same instant.
-        self.margin = 0.05
-
-    def wait(self, method: str) -> None:
-        with self._lock:
-            while True:
-                now = self.clock()
-                delay = 0.0
-                for index, limit in enumerate(self.limits):
-                    if method.upper() not in limit.methods:
-                        continue
-                    window = self.sent[index]
-                    # One expression decides both expiry and wait, so float rounding cannot disagree with itself.
-                    while window and window[0] + limit.seconds + self.margin <= now:
-                        window.popleft()
-                    if len(window) >= limit.requests:
-                        delay = max(delay, window[0] + limit.seconds + self.margin - now)
-                if delay <= 0:
-                    for index, limit in enumerate(self.limits):
-                        if method.upper() in limit.methods:
-                            self.sent[index].append(now)
-                    return
-                self.sleep(delay)
+            self.failures = 0
 
 
 @dataclass
@@ -175,6 +93,9 @@ class Guard:
     allowed_hosts: frozenset[str] = frozenset()
     retry_429: int = 0
     max_backoff: float = 60.0
+    # Each request's timeout is at most this (seconds); None leaves the caller's.
+    timeout: float | None = None
+    breaker: Breaker = field(default_factory=Breaker)
     # Recording needs each request's replay key, computed from the whole body before it is clipped.
     keyed: bool = False
     sleep: Callable[[float], None] = time.sleep
@@ -196,13 +117,27 @@ class GuardedAdapter(requests.adapters.BaseAdapter):
         host = urlsplit(request.url or "").netloc.lower()
         if guard.allowed_hosts and host not in guard.allowed_hosts:
             raise HostNotAllowed(f"{guard.vendor}: refusing to send to {host!r}, which is not the target")
+        if guard.timeout is not None:
+            given = kwargs.get("timeout")
+            kwargs["timeout"] = guard.timeout if not isinstance(given, int | float) else min(given, guard.timeout)
         attempt = 0
         while True:
+            guard.breaker.check(guard.vendor)
             guard.budget.take(guard.vendor)
             if guard.pacer is not None:
                 guard.pacer.wait(request.method or "GET")
             response = self._send_and_record(request, **kwargs)
-            if response.status_code != 429 or not _retry_429.get() or attempt >= guard.retry_429:
+            if response.status_code != 429 or observing_429():
+                return response
+            guard.recorder.throttle(guard.vendor, response.headers.get("Retry-After"))
+            if attempt >= guard.retry_429:
+                if guard.retry_429:
+                    given = response.headers.get("Retry-After")
+                    raise TargetThrottled(
+                        f"{guard.vendor}: throttled: still 429 after {attempt} waits"
+                        + (f" (Retry-After: {given})" if given else ""),
+                        retry_after=given,
+                    )
                 return response
             delay = min(retry_after(response.headers.get("Retry-After")) or 2.0**attempt, guard.max_backoff)
             guard.waited.append(delay)
@@ -217,16 +152,19 @@ class GuardedAdapter(requests.adapters.BaseAdapter):
         body = _body_bytes(request.body)
         try:
             response = self.inner.send(request, **kwargs)
+            content = response.content  # read here, so a body cut off mid-way is a network failure too
         except Exception as exc:
-            guard.recorder.record(_exchange(seq, guard.vendor, request, body, None, started, clock, error=exc))
+            guard.recorder.record(_exchange(seq, guard.vendor, request, body, None, b"", started, clock, error=exc))
+            if isinstance(exc, NETWORK_ERRORS):
+                guard.breaker.failed(exc)
             raise
-        exchange = _exchange(seq, guard.vendor, request, body, response, started, clock)
+        guard.breaker.answered()
+        exchange = _exchange(seq, guard.vendor, request, body, response, content, started, clock)
         if guard.keyed:
-            from imgconf.runner.cassette import match_key
-
             exchange.match_key = match_key(exchange.method, exchange.url, exchange.request_headers, body)
         # requests' own `elapsed` also counts pacing waits and 429 back-off; this is the vendor's time alone.
         response.imgconf_elapsed = exchange.elapsed_ms / 1000  # type: ignore[attr-defined]
+        response.imgconf_seq = seq  # type: ignore[attr-defined]
         guard.recorder.record(exchange)
         return response
 
@@ -250,11 +188,11 @@ def _exchange(
     request: requests.PreparedRequest,
     body: bytes,
     response: requests.Response | None,
+    content: bytes,
     started: float,
     clock: float,
     error: Exception | None = None,
 ) -> Exchange:
-    content = response.content if response is not None else b""
     return Exchange(
         seq=seq,
         vendor=vendor,
@@ -290,6 +228,8 @@ def retry_after(value: str | None) -> float | None:
 
 def guarded_session(inner: requests.adapters.BaseAdapter, guard: Guard) -> requests.Session:
     session = requests.Session()
+    # The proxy environment is never consulted: every target is named explicitly, most on loopback.
+    session.trust_env = False
     adapter = GuardedAdapter(inner, guard)
     session.mount("http://", adapter)
     session.mount("https://", adapter)

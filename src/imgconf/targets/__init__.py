@@ -1,0 +1,76 @@
+"""Where a run sends its requests: one small class per kind of target, behind one `Target` protocol.
+
+    emulator        InProcessEmulator: the embedded emulator, called in-process over ASGI (default)
+    emulator-http   ServedEmulator: the emulator spawned as a child process on loopback ports
+    live            LiveTarget: each vendor's documented server, credentials from the environment
+    URL             UrlTarget: one base URL (a pre-release deployment) for every vendor selected
+    V=URL[,V=URL]   UrlTarget: one base URL per vendor
+    --replay FILE   ReplayTarget: a recorded cassette answers every request, offline
+
+Nothing outside this package asks which kind it has: what differs between kinds is a property of the
+target (`reaches_loopback`, `metered`, `drifts_allowed`, ...) or a method (`connect`, `describe`, `key`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from imgconf import vendors as registry
+from imgconf.errors import UsageError
+from imgconf.targets.base import Connection, RunSettings, Target
+from imgconf.targets.emulator import InProcessEmulator, ServedEmulator
+from imgconf.targets.remote import LiveTarget, UrlTarget
+from imgconf.targets.replay import ReplayTarget
+
+__all__ = [
+    "Connection",
+    "InProcessEmulator",
+    "LiveTarget",
+    "ReplayTarget",
+    "RunSettings",
+    "ServedEmulator",
+    "Target",
+    "UrlTarget",
+    "parse",
+]
+
+NAMED: dict[str, type[InProcessEmulator] | type[ServedEmulator] | type[LiveTarget]] = {
+    "emulator": InProcessEmulator,
+    "emulator-http": ServedEmulator,
+    "live": LiveTarget,
+}
+FORMS = "emulator, emulator-http, live, a base URL or VENDOR=URL[,VENDOR=URL]"
+
+
+def parse(value: str | None, cassette: Path | None = None) -> Target:
+    """The target a `--target` value names; every mistake is a one-line usage error, before any request."""
+    if cassette is not None:
+        return ReplayTarget(cassette)
+    value = (value or "emulator").strip()
+    if value in NAMED:
+        return NAMED[value]()
+    if "=" in value and "://" not in value.split("=", 1)[0]:
+        urls: dict[str, str] = {}
+        known = registry.all_vendors()
+        for item in value.split(","):
+            vendor, sep, url = item.partition("=")
+            vendor = vendor.strip()
+            if not sep or not vendor:
+                raise UsageError(f"target item {item!r} is not VENDOR=URL")
+            if vendor not in known:
+                raise UsageError(f"target names an unknown vendor {vendor!r}; vendors are {', '.join(sorted(known))}")
+            urls[vendor] = _check_url(url.strip())
+        return UrlTarget(urls)
+    return UrlTarget({"*": _check_url(value)})
+
+
+def _check_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise UsageError(f"target {url!r} is not one of {FORMS}")
+    try:
+        _ = parts.port
+    except ValueError:
+        raise UsageError(f"target {url!r} has a port that is not a number") from None
+    return url.rstrip("/")

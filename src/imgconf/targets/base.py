@@ -1,0 +1,87 @@
+"""What every kind of target gives the suites: a `Connection` per vendor, and the `Target` protocol itself."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import requests
+
+from imgconf.report.outcome import RunKind
+from imgconf.vendors.base import Vendor
+from imgconf.wire.guard import Guard
+from imgconf.wire.recorder import Recorder
+
+
+@dataclass
+class RunSettings:
+    """What the runner asks of a target for one run."""
+
+    budget: int | None = None  # None: the default for the kind
+    drifts: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    emulator_options: Mapping[str, Any] = field(default_factory=dict)
+    allow_mutations: bool = False
+    config_path: Path | None = None
+    record: bool = False
+    timeout: float | None = None  # per-request timeout on network targets (default: the target's)
+
+
+@dataclass
+class Connection:
+    """A vendor, reachable: base URL per spec file, credentials, and the guarded session to use."""
+
+    vendor: Vendor
+    target: Target
+    urls: dict[str, str]
+    credentials: dict[str, str]
+    session: requests.Session
+    guard: Guard
+    image_urls: tuple[str, ...]
+    drifts: frozenset[str] = frozenset()
+    allow_mutations: bool = False
+
+    @property
+    def local(self) -> bool:
+        """The target is the emulator on this machine: it may fetch loopback URLs and may be driven hard."""
+        return self.target.reaches_loopback
+
+    @property
+    def base_url(self) -> str:
+        return next(iter(self.urls.values()))
+
+    def url_for(self, spec_file: str) -> str:
+        return self.urls.get(spec_file, self.base_url)
+
+
+class Target(Protocol):
+    """One kind of target. `connect` makes every vendor reachable for the length of a `with` block."""
+
+    # The report's name for the kind (`target.kind` in report.json); never compared outside targets/.
+    name: str
+    # It is the emulator on this machine: it can download from loopback, keep no quota, be driven hard.
+    reaches_loopback: bool
+    # Every request costs the operator (quota, money, rate limits): budgets, pacing, no shrinking.
+    metered: bool
+    # It can be given drift profiles (only an emulator can).
+    drifts_allowed: bool
+    # Its credentials come from the operator (environment or imgconf.toml), and can be refused.
+    operator_credentials: bool
+
+    def describe(self) -> str: ...
+
+    def key(self, urls: Mapping[str, str]) -> str:
+        """What history compares runs by: runs on the same key are runs on the same target."""
+        ...
+
+    def run_kind(self, drifts: Mapping[str, frozenset[str]]) -> RunKind: ...
+
+    def planned_urls(self, vendor: Vendor) -> dict[str, str]:
+        """Where each spec of `vendor` would be sent (for `--dry-run`); nothing is started."""
+        ...
+
+    def connect(
+        self, vendors: list[Vendor], settings: RunSettings, recorder: Recorder
+    ) -> AbstractContextManager[dict[str, Connection]]: ...

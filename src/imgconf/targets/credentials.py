@@ -1,0 +1,73 @@
+"""The operator's credentials and live settings: from the environment or the git-ignored `imgconf.toml`.
+
+Never from flags, so they stay out of shell history; every value read is registered with the redactor
+before it is used, so it can reach no report, log or cassette.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from imgconf.errors import CredentialsMissing, UsageError
+from imgconf.redact import REDACTOR
+from imgconf.vendors.base import Vendor
+
+CONFIG_ENV = "IMGCONF_CONFIG"
+CONFIG_FILE = "imgconf.toml"
+
+
+def load_config(path: Path | None = None) -> dict[str, Any]:
+    """The git-ignored `imgconf.toml`: credentials and live settings that must not sit in the shell history."""
+    candidate = path or Path(os.environ.get(CONFIG_ENV, CONFIG_FILE))
+    if not candidate.exists():
+        if path is not None or CONFIG_ENV in os.environ:
+            raise UsageError(f"config file {candidate} does not exist")
+        return {}
+    try:
+        data = tomllib.loads(candidate.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise UsageError(f"config file {candidate} is not valid TOML: {exc}") from None
+    for section in data.get("vendors", {}).values():
+        if not isinstance(section, dict):
+            continue
+        for key, value in section.items():
+            if isinstance(value, str) and key not in ("image_urls",):
+                REDACTOR.add_secret(value)
+    return data
+
+
+def vendor_section(config: Mapping[str, Any], vendor: Vendor) -> dict[str, Any]:
+    section = config.get("vendors", {}).get(vendor.id, {})
+    return section if isinstance(section, dict) else {}
+
+
+def live_credentials(vendor: Vendor, config: Mapping[str, Any]) -> dict[str, str]:
+    section = vendor_section(config, vendor)
+    found: dict[str, str] = {}
+    missing = []
+    for credential in vendor.credentials:
+        value = os.environ.get(credential.env) or section.get(credential.name)
+        if value:
+            found[credential.name] = str(value)
+            if credential.secret:
+                REDACTOR.add_secret(str(value), f"${credential.env}")
+        elif not credential.optional:
+            missing.append(credential.env)
+    if missing:
+        raise CredentialsMissing(
+            f"{vendor.id}: set {', '.join(missing)} (or [vendors.{vendor.id}] in {CONFIG_FILE}) "
+            "for a live or URL target"
+        )
+    return found
+
+
+def live_image_urls(vendor: Vendor, config: Mapping[str, Any]) -> tuple[str, ...]:
+    env = os.environ.get(vendor.image_urls_env)
+    if env:
+        return tuple(url.strip() for url in env.split(",") if url.strip())
+    configured = vendor_section(config, vendor).get("image_urls")
+    return tuple(configured) if configured else vendor.image_urls

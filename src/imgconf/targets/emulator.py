@@ -1,0 +1,110 @@
+"""The emulator as a target: in-process over ASGI (the default), or served on loopback ports over HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from urllib.parse import urlsplit
+
+import requests.adapters
+from schemathesis.python import asgi
+
+from imgconf import emulator
+from imgconf.emulator import server
+from imgconf.emulator.config import EmulatorConfig
+from imgconf.redact import REDACTOR
+from imgconf.report.outcome import RunKind
+from imgconf.targets.base import Connection, RunSettings
+from imgconf.vendors.base import Vendor
+from imgconf.wire.budget import Budget
+from imgconf.wire.guard import Guard, guarded_session
+from imgconf.wire.recorder import Recorder
+
+
+def emulator_credentials(vendor: Vendor) -> dict[str, str]:
+    """The emulator's first documented account, registered with the redactor like any operator secret."""
+    credentials = dict(emulator.get(vendor.id).default_credentials[0])
+    env = {credential.name: credential.env for credential in vendor.credentials}
+    for name, value in credentials.items():
+        REDACTOR.add_secret(value, f"${env[name]}" if name in env else None)
+    return credentials
+
+
+def vendor_options(vendor: Vendor, options: Mapping[str, object]) -> dict[str, object]:
+    return {key.split(".", 1)[1]: value for key, value in options.items() if key.startswith(f"{vendor.id}.")}
+
+
+class _Emulator:
+    reaches_loopback = True
+    metered = False
+    drifts_allowed = True
+    operator_credentials = False
+    name = "emulator"
+
+    def describe(self) -> str:
+        return self.name
+
+    def key(self, urls: Mapping[str, str]) -> str:
+        # Ports and hosts change between runs; the contract does not: every emulator run is one target.
+        return "emulator"
+
+    def run_kind(self, drifts: Mapping[str, frozenset[str]]) -> RunKind:
+        return RunKind.DRIFT if any(drifts.values()) else RunKind.MONITOR
+
+
+class InProcessEmulator(_Emulator):
+    """The embedded emulator, called in-process through schemathesis' ASGI adapter: no port, no process."""
+
+    name = "emulator"
+
+    def planned_urls(self, vendor: Vendor) -> dict[str, str]:
+        return {name: "in-process emulator" for name in vendor.spec_files}
+
+    @contextmanager
+    def connect(
+        self, vendors: list[Vendor], settings: RunSettings, recorder: Recorder
+    ) -> Iterator[dict[str, Connection]]:
+        yield {vendor.id: self._connection(vendor, settings, recorder) for vendor in vendors}
+
+    def _connection(self, vendor: Vendor, settings: RunSettings, recorder: Recorder) -> Connection:
+        drifts = settings.drifts.get(vendor.id, frozenset())
+        options: dict[str, object] = {"rate_limits": False, **vendor_options(vendor, settings.emulator_options)}
+        app = emulator.get(vendor.id).create_app(EmulatorConfig(drifts=drifts, options=options))
+        host = f"{vendor.id}.emulator"
+        guard = Guard(vendor.id, recorder, Budget({vendor.id: settings.budget}), allowed_hosts=frozenset({host}))
+        session = guarded_session(asgi.get_client(app).adapter, guard)
+        urls = {name: f"http://{host}" for name in vendor.spec_files}
+        return Connection(
+            vendor, self, urls, emulator_credentials(vendor), session, guard, vendor.image_urls, drifts, True
+        )
+
+
+class ServedEmulator(_Emulator):
+    """The emulator spawned as a child process on ephemeral loopback ports, spoken to over real HTTP."""
+
+    name = "emulator-http"
+
+    def planned_urls(self, vendor: Vendor) -> dict[str, str]:
+        return {name: "emulator spawned on a loopback port" for name in vendor.spec_files}
+
+    @contextmanager
+    def connect(
+        self, vendors: list[Vendor], settings: RunSettings, recorder: Recorder
+    ) -> Iterator[dict[str, Connection]]:
+        with server.spawned([vendor.id for vendor in vendors], settings.drifts, settings.emulator_options) as urls:
+            yield {vendor.id: self._connection(vendor, urls[vendor.id], settings, recorder) for vendor in vendors}
+
+    def _connection(self, vendor: Vendor, url: str, settings: RunSettings, recorder: Recorder) -> Connection:
+        guard = Guard(
+            vendor.id,
+            recorder,
+            Budget({vendor.id: settings.budget}),
+            allowed_hosts=frozenset({urlsplit(url).netloc}),
+            timeout=settings.timeout,
+        )
+        session = guarded_session(requests.adapters.HTTPAdapter(), guard)
+        urls = {name: url for name in vendor.spec_files}
+        drifts = settings.drifts.get(vendor.id, frozenset())
+        return Connection(
+            vendor, self, urls, emulator_credentials(vendor), session, guard, vendor.image_urls, drifts, True
+        )

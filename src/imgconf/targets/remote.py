@@ -1,0 +1,133 @@
+"""Targets across the network: a vendor's live servers, or any base URL (a pre-release deployment).
+
+The two are one code path: a URL target is live mode pointed elsewhere, which is how live mode is tested
+against the emulator served on loopback. Both are metered: a request budget, documented rate limits kept,
+429s waited out, a bounded per-request timeout and a circuit breaker, so that an outage is declared within
+a known time (3 requests in a row without an answer, each given at most `DEFAULT_TIMEOUT` seconds).
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests.adapters
+
+from imgconf.errors import TargetUnreachable, UsageError
+from imgconf.redact import REDACTOR
+from imgconf.report.outcome import RunKind
+from imgconf.targets.base import Connection, RunSettings
+from imgconf.targets.credentials import live_credentials, live_image_urls, load_config, vendor_section
+from imgconf.vendors.base import Vendor
+from imgconf.wire.budget import Budget
+from imgconf.wire.guard import Guard, guarded_session
+from imgconf.wire.pacer import Pacer
+from imgconf.wire.recorder import Recorder
+
+DEFAULT_LIVE_RETRIES = 5
+DEFAULT_TIMEOUT = 10.0
+
+
+def check_reachable(url: str, timeout: float = 5.0) -> None:
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname or "", port), timeout=timeout):
+            return
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise TargetUnreachable(f"{parts.hostname}:{port} is unreachable ({reason})") from None
+
+
+class _Remote:
+    reaches_loopback = False
+    metered = True
+    drifts_allowed = False
+    operator_credentials = True
+    name = "url"
+
+    def urls_for(self, vendor: Vendor) -> dict[str, str]:
+        raise NotImplementedError
+
+    def key(self, urls: Mapping[str, str]) -> str:
+        return f"{self.name}:" + ",".join(f"{vendor}={url}" for vendor, url in sorted(urls.items()))
+
+    def run_kind(self, drifts: Mapping[str, frozenset[str]]) -> RunKind:
+        return RunKind.MONITOR
+
+    def planned_urls(self, vendor: Vendor) -> dict[str, str]:
+        try:
+            return {name: REDACTOR.url(url) for name, url in self.urls_for(vendor).items()}
+        except UsageError as exc:
+            return {name: f"({exc.message})" for name in vendor.spec_files}
+
+    @contextmanager
+    def connect(
+        self, vendors: list[Vendor], settings: RunSettings, recorder: Recorder
+    ) -> Iterator[dict[str, Connection]]:
+        config = load_config(settings.config_path)
+        yield {vendor.id: self._connection(vendor, settings, recorder, config) for vendor in vendors}
+
+    def _connection(
+        self, vendor: Vendor, settings: RunSettings, recorder: Recorder, config: Mapping[str, Any]
+    ) -> Connection:
+        urls = self.urls_for(vendor)
+        credentials = live_credentials(vendor, config)
+        section = vendor_section(config, vendor)
+        budget = settings.budget if settings.budget is not None else int(section.get("budget", vendor.live_budget))
+        guard = Guard(
+            vendor.id,
+            recorder,
+            Budget({vendor.id: budget}),
+            pacer=Pacer(vendor.rate_limits) if vendor.rate_limits else None,
+            allowed_hosts=frozenset(urlsplit(url).netloc.lower() for url in urls.values()),
+            retry_429=DEFAULT_LIVE_RETRIES,
+            timeout=settings.timeout or DEFAULT_TIMEOUT,
+            keyed=settings.record,
+        )
+        session = guarded_session(requests.adapters.HTTPAdapter(), guard)
+        return Connection(
+            vendor,
+            self,
+            dict(urls),
+            credentials,
+            session,
+            guard,
+            live_image_urls(vendor, config),
+            allow_mutations=settings.allow_mutations,
+        )
+
+
+class LiveTarget(_Remote):
+    """Each vendor's documented server (its spec's `servers`)."""
+
+    name = "live"
+
+    def describe(self) -> str:
+        return "live"
+
+    def urls_for(self, vendor: Vendor) -> dict[str, str]:
+        return dict(vendor.live_urls())
+
+
+class UrlTarget(_Remote):
+    """One base URL for every vendor (`*`), or one per vendor."""
+
+    name = "url"
+
+    def __init__(self, urls: Mapping[str, str]) -> None:
+        self.urls = dict(urls)
+
+    def describe(self) -> str:
+        return ", ".join(
+            f"{vendor}={REDACTOR.url(url)}" if vendor != "*" else REDACTOR.url(url) for vendor, url in self.urls.items()
+        )
+
+    def urls_for(self, vendor: Vendor) -> dict[str, str]:
+        base = self.urls.get(vendor.id) or self.urls.get("*")
+        if base is None:
+            raise UsageError(f"the target names no URL for {vendor.id}")
+        return {name: base for name in vendor.spec_files}

@@ -1,0 +1,58 @@
+"""What makes two requests "the same request" for replay: never secrets, dates, signatures or boundaries."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from imgconf.redact import REDACTED, REDACTOR, is_sensitive_name
+from imgconf.wire import multipart
+
+
+def match_key(method: str, url: str, headers: dict[str, str], body: bytes) -> str:
+    """What makes two requests 'the same request' for replay: never secrets, dates, signatures or boundaries."""
+    parts = urlsplit(url)
+    query = sorted(
+        (key, REDACTED if is_sensitive_name(key) else value)
+        for key, value in parse_qsl(parts.query, keep_blank_values=True)
+    )
+    lowered = {name.lower(): value for name, value in headers.items()}
+    content_type = lowered.get("content-type", "")
+    kind = content_type.split(";")[0].strip().lower()
+    shape: Any
+    if kind.startswith("multipart/") and body:
+        shape = [
+            [part["name"], part["filename"], part["content_type"], _part_digest(part)]
+            for part in multipart.parts(content_type, body)
+        ]
+    elif "json" in kind and body:
+        try:
+            shape = REDACTOR.data(_blank_sensitive(json.loads(body)))
+        except (ValueError, UnicodeDecodeError):
+            shape = hashlib.sha256(body).hexdigest()
+    elif kind == "application/x-www-form-urlencoded":
+        shape = sorted(
+            (key, REDACTED if is_sensitive_name(key) else value)
+            for key, value in parse_qsl(body.decode("latin-1"), keep_blank_values=True)
+        )
+    else:
+        shape = hashlib.sha256(body).hexdigest()
+    accept = lowered.get("accept", "*/*")
+    key = json.dumps([method.upper(), parts.path, query, kind, accept, shape], sort_keys=True, default=str)
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def _part_digest(part: dict[str, Any]) -> str:
+    if part["name"] and is_sensitive_name(part["name"]):
+        return REDACTED
+    return hashlib.sha256(part["bytes"]).hexdigest()
+
+
+def _blank_sensitive(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: REDACTED if is_sensitive_name(str(key)) else _blank_sensitive(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_blank_sensitive(item) for item in value]
+    return value
