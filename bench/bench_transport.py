@@ -26,7 +26,9 @@ from conftest import served
 from imgconf import images
 from imgconf.emulator import altum
 from imgconf.emulator.config import EmulatorConfig
-from imgconf.testing.transport import Budget, Guard, Recorder, guarded_session
+from imgconf.wire.budget import Budget
+from imgconf.wire.guard import Guard, guarded_session
+from imgconf.wire.recorder import Recorder
 
 KEY = "altum-emulator-key"
 PNG = images.render(16, 16, seed=1, fmt="png")

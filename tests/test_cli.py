@@ -52,9 +52,9 @@ def test_an_unreachable_target_exits_3_with_a_report_that_says_so(cli):
     )
     assert result.code == 3, result.output
     report = result.report()
-    assert report["verdict"] == "unreachable"
-    assert report["vendors"][0]["verdict"] == "unreachable"
-    assert "unreachable" in report["vendors"][0]["note"]
+    assert report["state"] == "unreachable"
+    assert report["vendors"][0]["state"] == "unreachable"
+    assert "unreachable" in report["vendors"][0]["reason"]
     assert report["findings"] == []
     assert "non-conformant" not in (result.report_dir() / "summary.md").read_text()
 

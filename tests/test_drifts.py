@@ -69,7 +69,7 @@ def test_the_faithful_emulator_is_conformant_over_real_http(cli, vendor):
     result = cli("run", "--vendor", vendor, "--target", "emulator-http", "-q", "--no-history")
     assert result.code == 0, result.output
     report = result.report()
-    assert report["verdict"] == "conformant" and report["findings"] == []
+    assert report["state"] == "conformant" and report["findings"] == []
     summary = next(item for item in report["vendors"] if item["id"] == vendor)
     assert summary["score"] == 1.0
     assert summary["tests"]["passed"] > 0 and summary["tests"]["failed"] == 0

@@ -83,7 +83,7 @@ def test_live_mode_writes_no_credential_anywhere(cli, tmp_path, drifts, spare_ke
         result = cli("run", "--vendor", "huawei", "--target", urls["huawei"], *budget, env=clean_env(**given))
     report = result.report()
     assert result.code == (1 if drifts else 0), result.output[-2000:]
-    assert report["verdict"] == ("non-conformant" if drifts else "conformant")
+    assert report["state"] == ("non-conformant" if drifts else "conformant")
     summary = report["vendors"][0]
     assert summary["tests"]["passed"] > 50
     if not spare_key:
@@ -102,11 +102,11 @@ def test_an_unreachable_service_is_unreachable_before_the_offline_date_and_retir
     env = {"HUAWEI_AK": SENTINELS["HUAWEI_AK"], "HUAWEI_SK": SENTINELS["HUAWEI_SK"]}
     before = cli("run", "--vendor", "huawei", "--target", dead, env=clean_env(IMGCONF_TODAY="2026-12-29", **env))
     assert before.code == 3, before.output[-1500:]
-    assert before.report()["vendors"][0]["verdict"] == "unreachable"
+    assert before.report()["vendors"][0]["state"] == "unreachable"
     after = cli("run", "--vendor", "huawei", "--target", dead, env=clean_env(IMGCONF_TODAY="2026-12-30", **env))
     assert after.code == 3, after.output[-1500:]
     summary = after.report()["vendors"][0]
-    assert summary["verdict"] == "retired" and after.report()["verdict"] == "retired"
+    assert summary["state"] == "retired" and after.report()["state"] == "retired"
     assert summary["retirement"] == {
         "stops_selling": "2026-06-30",
         "offline": "2026-12-30",

@@ -53,7 +53,7 @@ def test_a_live_run_keeps_the_documented_rates_and_is_conformant(cli, tmp_path: 
         )
     assert result.code == 0, result.output
     report = result.report()
-    assert report["verdict"] == "conformant" and report["findings"] == []
+    assert report["state"] == "conformant" and report["findings"] == []
     assert report["target"]["kind"] == "url"
 
     arrivals = [json.loads(line) for line in log.read_text().splitlines()]

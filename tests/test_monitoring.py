@@ -21,26 +21,33 @@ def every_file(folder):
 
 
 def test_history_diff_and_reports_show_what_changed(cli):
-    first = cli("run", "--vendor", "altum", "-q")
-    assert first.code == 0
+    """A monitored target (the emulator served on one port, first faithful, then regressed, then fixed)."""
+    port = str(free_port())
+    target = ("--target", f"altum=http://127.0.0.1:{port}")
+    serve = ("--vendor", "altum", "--port", port, "--credential", f"altum:api_key={KEY}")
+    with served(*serve):
+        first = cli("run", "--vendor", "altum", *target, "-q", env=LIVE)
+    assert first.code == 0, first.output
     first_id = first.report()["run_id"]
-    drifted = cli("run", "--vendor", "altum", "--drift", "altum.scene2-always", "-q")
-    assert drifted.code == 1
-    report = drifted.report()
-    assert report["diff"]["previous_run"] == first_id
+    with served(*serve, "--drift", "altum.scene2-always"):
+        regressed = cli("run", "--vendor", "altum", *target, "-q", env=LIVE)
+    assert regressed.code == 1, regressed.output
+    report = regressed.report()
+    assert report["kind"] == "monitor"
+    assert report["diff"]["previous"] == {"altum": first_id}
     assert report["diff"]["new"] and not report["diff"]["persisting"]
     assert {item["rule"] for item in report["diff"]["new"]} == {"altum.result.scene-threshold"}
     assert all(finding["status"] == "new" and finding["first_seen"] for finding in report["findings"])
-    assert "Since the previous run" in (drifted.report_dir() / "summary.md").read_text()
-    html = (drifted.report_dir() / "report.html").read_text()
-    assert "Since the previous run" in html and "Trend" in html and "<polyline" in html
+    assert "Since each vendor's previous run" in (regressed.report_dir() / "summary.md").read_text()
+    html = (regressed.report_dir() / "report.html").read_text()
+    assert "compared per vendor" in html and "Trend" in html and "<polyline" in html
 
     diff = cli("diff")
     assert diff.code == 0, diff.output
-    assert "1 new" in diff.stdout or f"{len(report['diff']['new'])} new" in diff.stdout
     assert "altum.result.scene-threshold" in diff.stdout
 
-    fixed = cli("run", "--vendor", "altum", "-q")
+    with served(*serve):
+        fixed = cli("run", "--vendor", "altum", *target, "-q", env=LIVE)
     assert fixed.code == 0
     assert {item["rule"] for item in fixed.report()["diff"]["fixed"]} == {"altum.result.scene-threshold"}
 
@@ -68,7 +75,7 @@ def test_a_corrupt_history_is_one_line_and_the_report_is_still_written(cli, tmp_
     assert "Traceback" not in result.output
     errors = [line for line in result.stderr.splitlines() if line.startswith("imgconf: ")]
     assert len(errors) == 1 and "corrupt" in errors[0]
-    assert result.report()["verdict"] == "conformant"  # the run's report exists and is whole
+    assert result.report()["state"] == "conformant"  # the run's report exists and is whole
     assert history.read_bytes() == before  # never "repaired" over the user's file
 
 
@@ -90,14 +97,14 @@ def test_an_outage_is_unreachable_not_non_conformant(cli):
         result = cli("run", "--vendor", "altum", "--target", f"altum={urls['altum']}", "-q", env=LIVE)
     assert result.code == 3, result.output
     report = result.report()
-    assert report["verdict"] == "unreachable"
-    assert "5xx" in report["vendors"][0]["note"]
+    assert report["state"] == "unreachable"
+    assert "5xx" in report["vendors"][0]["reason"]
     assert "non-conformant" not in (result.report_dir() / "summary.md").read_text()
 
 
 def test_refused_connections_are_unreachable(cli):
     result = cli("run", "--vendor", "altum", "--target", f"altum=http://127.0.0.1:{free_port()}", env=LIVE)
-    assert result.code == 3 and result.report()["verdict"] == "unreachable"
+    assert result.code == 3 and result.report()["state"] == "unreachable"
 
 
 def test_a_429_storm_is_waited_out_not_reported(cli):
@@ -105,7 +112,7 @@ def test_a_429_storm_is_waited_out_not_reported(cli):
         result = cli("run", "--vendor", "altum", "--target", f"altum={urls['altum']}", "-q", env=LIVE)
     assert result.code == 0, result.output
     report = result.report()
-    assert report["verdict"] == "conformant"
+    assert report["state"] == "conformant"
     assert any("waited out 3 × 429" in note for note in report["notes"])
 
 
@@ -116,8 +123,8 @@ def test_the_budget_is_never_exceeded(cli):
     report = result.report()
     assert report["requests"] == 12
     assert report["vendors"][0]["requests"] == 12
-    assert any("budget of 12" in note for note in report["notes"])
-    assert report["verdict"] == "unreachable"
+    assert "budget of 12" in report["vendors"][0]["reason"]
+    assert report["state"] == "incomplete"
 
 
 def test_the_default_live_budget_fits_a_smoke_run(cli):

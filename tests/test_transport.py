@@ -7,18 +7,11 @@ import requests
 import requests.adapters
 from requests.structures import CaseInsensitiveDict
 
-from imgconf.errors import BudgetExhausted
-from imgconf.testing.transport import (
-    Budget,
-    Guard,
-    HostNotAllowed,
-    Pacer,
-    Recorder,
-    guarded_session,
-    observe_429,
-    retry_after,
-)
-from imgconf.vendors.base import RateLimit
+from imgconf.errors import BudgetExhausted, TargetThrottled
+from imgconf.wire.budget import Budget
+from imgconf.wire.guard import Guard, HostNotAllowed, guarded_session, observe_429, retry_after
+from imgconf.wire.pacer import Pacer, RateLimit
+from imgconf.wire.recorder import Recorder
 
 
 class FakeClock:
@@ -87,9 +80,11 @@ def test_a_429_storm_is_waited_out_with_retry_after_and_backoff():
 
 
 def test_retries_are_bounded_and_each_one_costs_budget():
-    session, inner, _, _, _ = session_with([(429, {})] * 10, retries=2, budget=100)
-    assert session.get("http://api.test/x").status_code == 429
+    session, inner, _, _, _ = session_with([(429, {"Retry-After": "7"})] * 10, retries=2, budget=100)
+    with pytest.raises(TargetThrottled) as throttled:
+        session.get("http://api.test/x")
     assert len(inner.sent) == 3
+    assert throttled.value.retry_after == "7" and "throttled" in throttled.value.message
     session, inner, _, _, _ = session_with([(429, {})] * 10, retries=5, budget=2)
     with pytest.raises(BudgetExhausted):
         session.get("http://api.test/x")

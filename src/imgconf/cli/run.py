@@ -160,6 +160,7 @@ def command(
     if dry_run:
         plan.show(options, console)
         return 0
+    runner.preflight(options)  # specs and missing credentials: one line, before anything is written or sent
     check_writable(out)
     if not quiet:
         drift_note = f" · drift {', '.join(drifts)}" if drifts else ""
@@ -199,4 +200,6 @@ def command(
         history_path=None if no_history else (history_path or out / "history.sqlite"),
     )
     show(console, published.outcome, published.directory, quiet)
+    if outcome.history_error:
+        click.echo(f"imgconf: {outcome.history_error}", err=True)
     return outcome.exit_code

@@ -72,8 +72,6 @@ def show(console: Console, run: RunOutcome, directory: Path, quiet: bool) -> Non
         if note:
             console.print(f"  {escape(note)}", overflow="fold")
         console.print(f"  {MEANING[run.state]}", style="dim")
-    if run.history_error:
-        console.print(f"  [yellow]history[/]: {escape(run.history_error)}", overflow="fold")
     style = STATE_STYLE[run.state]
     console.print(
         f"[{style}]{run.state}[/] · {findings_sentence(run)} · {run.requests} requests · "
