@@ -7,17 +7,19 @@
 
 import pytest
 
-from imgconf.errors import ImgconfError
-from imgconf.testing.plugin import client_fixture, end_run
+from imgconf.errors import CredentialsRejected, ImgconfError
+from imgconf.testing.plugin import client_fixture, end_run, run_state, unavailable
 from imgconf.vendors.huawei import clients as huawei_clients
 
 target_client = client_fixture("huawei")
 
 
 @pytest.fixture(scope="session")
-def clients(target_client):
+def clients(request, target_client):
     try:
         return huawei_clients.for_target(target_client)
+    except CredentialsRejected as exc:
+        unavailable(run_state(request.config), "huawei", exc)
     except ImgconfError as exc:
         end_run(exc)
 
@@ -36,6 +38,8 @@ def signed(clients):
 
 @pytest.fixture(scope="session")
 def token_api(clients):
+    if clients.token_error is not None:
+        raise clients.token_error
     if clients.token is None:
         pytest.skip("no IAM user for this target (HUAWEI_IAM_USER, ...): token mode not tested")
     return clients.token

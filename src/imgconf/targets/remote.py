@@ -53,7 +53,9 @@ class _Remote:
         raise NotImplementedError
 
     def key(self, urls: Mapping[str, str]) -> str:
-        return f"{self.name}:" + ",".join(f"{vendor}={url}" for vendor, url in sorted(urls.items()))
+        # The base URLs alone, whichever vendors a run selected: a run of one vendor and a run of another
+        # on the same deployment are runs on the same target, and history compares each vendor with its own.
+        return f"{self.name}:" + ",".join(sorted(set(urls.values())))
 
     def run_kind(self, drifts: Mapping[str, frozenset[str]]) -> RunKind:
         return RunKind.MONITOR
@@ -107,6 +109,10 @@ class LiveTarget(_Remote):
     name = "live"
 
     def describe(self) -> str:
+        return "live"
+
+    def key(self, urls: Mapping[str, str]) -> str:
+        # Every vendor's documented server: one target, whichever vendors a run selected.
         return "live"
 
     def urls_for(self, vendor: Vendor) -> dict[str, str]:

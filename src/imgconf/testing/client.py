@@ -41,6 +41,8 @@ def tag(exc: BaseException, response: requests.Response) -> None:
     seq = getattr(response, "imgconf_seq", None)
     if seq is not None and getattr(exc, "imgconf_seq", None) is None:
         exc.imgconf_seq = seq  # type: ignore[attr-defined]
+        request = response.request
+        exc.imgconf_request = (request.method or "GET", urlsplit(request.url or "").path)  # type: ignore[attr-defined]
 
 
 class RunParts(Protocol):

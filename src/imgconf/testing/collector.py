@@ -222,11 +222,11 @@ class Collector:
         else:
             rule_id, check, title = marker_rule or "contract.unknown", "", "Unexpected answer"
             message = f"{type(error).__name__}: {error}"
-        operation = operation or declared_operation
+        operation = operation or declared_operation or _tagged_operation(vendor, error)
         rule = vendor.rule(rule_id)
         if not check:
             check = "examples" if kind == "examples" else rule.category
-        exchange = _failing_exchange(vendor, seq, operation, exchanges)
+        exchange = _failing_exchange(vendor, seq, operation, exchanges, list(self.recorder.recent))
         if operation is None and exchange is not None:
             operation = _operation(vendor, exchange)
         finding = Finding(
@@ -405,6 +405,13 @@ def _operation(vendor: Vendor, exchange: Exchange) -> str | None:
     return found[1].label if found else None
 
 
+def _tagged_operation(vendor: Vendor, error: BaseException) -> str | None:
+    """The operation of the request a tagged failure judged, even when its exchange is no longer at hand."""
+    tagged = getattr(error, "imgconf_request", None)
+    found = vendor.spec_for(*tagged) if tagged else None
+    return found[1].label if found else None
+
+
 def _operation_in_nodeid(vendor: Vendor, nodeid: str) -> str | None:
     """Schemathesis names a contract test's item `test_contract[METHOD /path]`: that is its operation."""
     if "[" not in nodeid:
@@ -419,11 +426,12 @@ def _operation_in_nodeid(vendor: Vendor, nodeid: str) -> str | None:
 
 
 def _failing_exchange(
-    vendor: Vendor, seq: int | None, operation: str | None, exchanges: list[Exchange]
+    vendor: Vendor, seq: int | None, operation: str | None, exchanges: list[Exchange], recent: list[Exchange]
 ) -> Exchange | None:
-    """The exchange the failure judged when the client tagged it; else the test's last one on the operation."""
+    """The exchange the failure judged when the client tagged it (the test's, or a recent one for a session
+    fixture's failure); else the test's last one on the operation."""
     if seq is not None:
-        for exchange in exchanges:
+        for exchange in [*exchanges, *recent]:
             if exchange.seq == seq:
                 return exchange
     for exchange in reversed(exchanges):

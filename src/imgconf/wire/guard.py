@@ -64,11 +64,18 @@ class Breaker:
     limit: int = 3
     failures: int = 0
     reason: str | None = None
+    throttled: TargetThrottled | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def check(self, vendor: str) -> None:
+        if self.throttled is not None:
+            raise self.throttled
         if self.reason is not None:
             raise TargetUnreachable(f"{vendor}: {self.reason}")
+
+    def trip(self, throttled: TargetThrottled) -> None:
+        """A target that is still throttling after every wait is throttling the rest of the run too."""
+        self.throttled = throttled
 
     def failed(self, error: BaseException) -> None:
         with self._lock:
@@ -133,11 +140,13 @@ class GuardedAdapter(requests.adapters.BaseAdapter):
             if attempt >= guard.retry_429:
                 if guard.retry_429:
                     given = response.headers.get("Retry-After")
-                    raise TargetThrottled(
+                    throttled = TargetThrottled(
                         f"{guard.vendor}: throttled: still 429 after {attempt} waits"
                         + (f" (Retry-After: {given})" if given else ""),
                         retry_after=given,
                     )
+                    guard.breaker.trip(throttled)
+                    raise throttled
                 return response
             delay = min(retry_after(response.headers.get("Retry-After")) or 2.0**attempt, guard.max_backoff)
             guard.waited.append(delay)

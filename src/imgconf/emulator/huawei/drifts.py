@@ -24,6 +24,13 @@ DRIFTS: tuple[Drift, ...] = (
         ("huawei.errors.code",),
     ),
     Drift(
+        "huawei.iam-token-header-dropped",
+        Category.FIELD_RENAMED,
+        "A proxy in front of IAM stops passing X-Subject-Token: POST /v3/auth/tokens still answers 201 with the "
+        "token's description, but the token itself never reaches the client, and every token-mode call fails.",
+        ("huawei.iam.headers", "huawei.iam.token-issued"),
+    ),
+    Drift(
         "huawei.v1-type-widened",
         Category.ENUM_WIDENED,
         "A model update adds a fourth v1.0 tag type, 'event', beside object, scene and concept.",
