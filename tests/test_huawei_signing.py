@@ -12,8 +12,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
-from imgconf.wire import signing
 from imgconf.vendors.huawei.auth import HuaweiAuth, sign_prepared
+from imgconf.wire import signing
 
 # Huawei's worked example (api-sign-algorithm-002..004; research/vendors-huawei.md §1.5).
 VECTOR_AK = "QTWAOYTTINDUT2QVKYUC"

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from imgconf import images
-from imgconf.testing import active, latency, sized, strategies, violated
+from imgconf.testing import active, judging, latency, sized, strategies, violated
 
 IMG, URL = "/labelling/img", "/labelling/url"
 UNAUTHORIZED = {"Output": "Please use https://api.altum.ai or visit https://mopsus.altum.ai to make your request."}
@@ -185,7 +185,8 @@ def test_uploaded_corpus_gets_coherent_outputs(api, uploaded, record_property):
     """Each image of a fixed corpus: 200, the documented shape, coherent classes, the 70% rule."""
     record_property("operation", "POST /labelling/img")  # the uploads belong to the fixture
     for name, _, response in uploaded:
-        violated("altum.request.accepted", response.status_code == 200, f"{name} got {response.status_code}")
+        with judging(response):
+            violated("altum.request.accepted", response.status_code == 200, f"{name} got {response.status_code}")
         api.validate(response)
 
 
@@ -203,10 +204,11 @@ def test_confidences_parse_as_percentages(uploaded, record_property):
     record_property("operation", "POST /labelling/img")
     for name, _, response in uploaded:
         output = (body(response) or {}).get("Output", {})
-        for key, value in output.items():
-            if key.startswith("ConfidencePercent_"):
-                assert isinstance(value, str), f"{name}: {key} is {type(value).__name__} {value!r}, not a string"
-                assert 0.0 <= float(value) <= 100.0, f"{name}: {key} = {value}"
+        with judging(response):
+            for key, value in output.items():
+                if key.startswith("ConfidencePercent_"):
+                    assert isinstance(value, str), f"{name}: {key} is {type(value).__name__} {value!r}, not a string"
+                    assert 0.0 <= float(value) <= 100.0, f"{name}: {key} = {value}"
 
 
 @pytest.mark.rule("altum.result.deterministic")

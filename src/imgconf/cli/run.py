@@ -178,6 +178,9 @@ def command(
         console=errors,
         transient=True,
         disable=quiet or not errors.is_terminal,
+        # pytest's output is captured by the runner; the display must not redirect the streams itself.
+        redirect_stdout=False,
+        redirect_stderr=False,
     ) as progress:
         tasks: dict[str, TaskID] = {}
 
@@ -191,6 +194,7 @@ def command(
                     total=state.total,
                     detail=f"{state.requests} requests · {state.findings} findings",
                 )
+            progress.refresh()
 
         outcome, artifacts = runner.execute(options, on_progress)
     published = publish(

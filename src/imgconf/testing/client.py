@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
@@ -38,11 +39,19 @@ class SchemeAuth(requests.auth.AuthBase):
 
 def tag(exc: BaseException, response: requests.Response) -> None:
     """Mark a failure with the exchange it judged, so its finding shows that exchange as evidence."""
-    seq = getattr(response, "imgconf_seq", None)
-    if seq is not None and getattr(exc, "imgconf_seq", None) is None:
-        exc.imgconf_seq = seq  # type: ignore[attr-defined]
-        request = response.request
-        exc.imgconf_request = (request.method or "GET", urlsplit(request.url or "").path)  # type: ignore[attr-defined]
+    exchange = getattr(response, "imgconf_exchange", None)
+    if exchange is not None and getattr(exc, "imgconf_exchange", None) is None:
+        exc.imgconf_exchange = exchange  # type: ignore[attr-defined]
+
+
+@contextmanager
+def judging(response: requests.Response) -> Iterator[None]:
+    """Any failure raised inside is about `response`: for assertions on answers a fixture obtained earlier."""
+    try:
+        yield
+    except BaseException as exc:
+        tag(exc, response)
+        raise
 
 
 class RunParts(Protocol):

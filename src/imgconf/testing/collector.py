@@ -54,17 +54,17 @@ from imgconf.wire.recorder import Recorder
 # many, and this share of its answers.
 STORM_MIN = 5
 STORM_SHARE = 0.5
-SEQ_ATTRIBUTE = "imgconf_seq"
+TAG = "imgconf_exchange"
 
 
-def flatten(exc: BaseException, seq: int | None = None) -> Iterator[tuple[BaseException, int | None]]:
-    """Every failure inside `exc`, with the sequence number of the exchange it judged (inherited from a group)."""
-    seq = getattr(exc, SEQ_ATTRIBUTE, seq)
+def flatten(exc: BaseException, judged: Exchange | None = None) -> Iterator[tuple[BaseException, Exchange | None]]:
+    """Every failure inside `exc`, with the exchange it judged when the client tagged it (or its group)."""
+    judged = getattr(exc, TAG, judged)
     if isinstance(exc, BaseExceptionGroup):
         for inner in exc.exceptions:
-            yield from flatten(inner, seq)
+            yield from flatten(inner, judged)
     else:
-        yield exc, seq
+        yield exc, judged
 
 
 @dataclass
@@ -163,10 +163,10 @@ class Collector:
                     problems.retry_after = problems.retry_after or first.retry_after
             else:
                 own: list[Finding] = []
-                for error, seq in errors:
+                for error, judged in errors:
                     if isinstance(error, (*NETWORK_ERRORS, BudgetExhausted)):
                         continue
-                    own.append(self._finding(vendor_obj, nodeid, kind, rule_id, error, seq, exchanges, operation))
+                    own.append(self._finding(vendor_obj, nodeid, kind, rule_id, error, judged, exchanges, operation))
                 self.findings.extend(own)
                 self.test_findings[nodeid] = own
         self.tests.append(record)
@@ -196,7 +196,7 @@ class Collector:
         kind: str,
         marker_rule: str | None,
         error: BaseException,
-        seq: int | None,
+        judged: Exchange | None,
         exchanges: list[Exchange],
         declared_operation: str | None,
     ) -> Finding:
@@ -222,11 +222,11 @@ class Collector:
         else:
             rule_id, check, title = marker_rule or "contract.unknown", "", "Unexpected answer"
             message = f"{type(error).__name__}: {error}"
-        operation = operation or declared_operation or _tagged_operation(vendor, error)
+        operation = operation or declared_operation or (_operation(vendor, judged) if judged else None)
         rule = vendor.rule(rule_id)
         if not check:
             check = "examples" if kind == "examples" else rule.category
-        exchange = _failing_exchange(vendor, seq, operation, exchanges, list(self.recorder.recent))
+        exchange = judged or _last_exchange(vendor, operation, exchanges)
         if operation is None and exchange is not None:
             operation = _operation(vendor, exchange)
         finding = Finding(
@@ -405,13 +405,6 @@ def _operation(vendor: Vendor, exchange: Exchange) -> str | None:
     return found[1].label if found else None
 
 
-def _tagged_operation(vendor: Vendor, error: BaseException) -> str | None:
-    """The operation of the request a tagged failure judged, even when its exchange is no longer at hand."""
-    tagged = getattr(error, "imgconf_request", None)
-    found = vendor.spec_for(*tagged) if tagged else None
-    return found[1].label if found else None
-
-
 def _operation_in_nodeid(vendor: Vendor, nodeid: str) -> str | None:
     """Schemathesis names a contract test's item `test_contract[METHOD /path]`: that is its operation."""
     if "[" not in nodeid:
@@ -425,15 +418,8 @@ def _operation_in_nodeid(vendor: Vendor, nodeid: str) -> str | None:
     return None
 
 
-def _failing_exchange(
-    vendor: Vendor, seq: int | None, operation: str | None, exchanges: list[Exchange], recent: list[Exchange]
-) -> Exchange | None:
-    """The exchange the failure judged when the client tagged it (the test's, or a recent one for a session
-    fixture's failure); else the test's last one on the operation."""
-    if seq is not None:
-        for exchange in [*exchanges, *recent]:
-            if exchange.seq == seq:
-                return exchange
+def _last_exchange(vendor: Vendor, operation: str | None, exchanges: list[Exchange]) -> Exchange | None:
+    """For a failure no client tagged (a bare assertion): the test's last exchange on its operation."""
     for exchange in reversed(exchanges):
         if operation is None or _operation(vendor, exchange) == operation:
             return exchange

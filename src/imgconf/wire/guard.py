@@ -173,7 +173,8 @@ class GuardedAdapter(requests.adapters.BaseAdapter):
             exchange.match_key = match_key(exchange.method, exchange.url, exchange.request_headers, body)
         # requests' own `elapsed` also counts pacing waits and 429 back-off; this is the vendor's time alone.
         response.imgconf_elapsed = exchange.elapsed_ms / 1000  # type: ignore[attr-defined]
-        response.imgconf_seq = seq  # type: ignore[attr-defined]
+        # The exchange travels with its response, so a failure judged on it can show it as evidence later.
+        response.imgconf_exchange = exchange  # type: ignore[attr-defined]
         guard.recorder.record(exchange)
         return response
 

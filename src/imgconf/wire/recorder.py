@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import threading
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Callable
 
 from imgconf.wire.exchange import Exchange
-
-RECENT = 64
 
 Listener = Callable[[Exchange], None]
 
@@ -26,8 +24,7 @@ class Recorder:
         self.retry_after: dict[str, str] = {}
         self.current_test: str | None = None
         self.test_exchanges: list[Exchange] = []
-        # The last few exchanges of the run, for a failure raised after its test (a session fixture's).
-        self.recent: deque[Exchange] = deque(maxlen=RECENT)
+
         self.listeners: list[Listener] = []
 
     def next_seq(self) -> int:
@@ -56,6 +53,5 @@ class Recorder:
             if exchange.status is not None and exchange.status >= 500:
                 self.server_errors[exchange.vendor] += 1
             self.test_exchanges.append(exchange)
-            self.recent.append(exchange)
         for listener in self.listeners:
             listener(exchange)

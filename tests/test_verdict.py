@@ -1,0 +1,367 @@
+"""One run, one verdict: every everyday situation gets the state, the exit code and the words that are true.
+
+Each test is a row of the issue's table: what the user did, and what imgconf must say. Targets that
+misbehave in ways the emulator does not (a socket closed mid-answer, a server that never answers) are
+small loopback servers defined here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from junitparser import JUnitXml
+
+from conftest import clean_env, free_port, served
+
+KEY = "SENTINEL-verdict-key-4f2a61"
+LIVE = clean_env(ALTUM_API_KEY=KEY)
+
+
+@contextmanager
+def loopback_server(mode: str) -> Iterator[dict]:
+    """A deliberately bad target on 127.0.0.1: `slow` answers {} after 0.2 s, `cut` closes mid-body,
+    `silent` accepts and never answers. Yields its URL and a request counter."""
+    state = {"requests": 0}
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+        def _answer(self) -> None:
+            state["requests"] += 1
+            length = int(self.headers.get("Content-Length") or 0)
+            if length:
+                self.rfile.read(length)
+            if mode == "silent":
+                time.sleep(30)
+                return
+            if mode == "cut":
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", "500")
+                self.end_headers()
+                self.wfile.write(b'{"Output": {')
+                self.wfile.flush()
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            time.sleep(0.2)
+            body = b"{}"
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _answer
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield {"url": f"http://127.0.0.1:{server.server_address[1]}", "state": state}
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def history_rows(out) -> list[tuple]:
+    with sqlite3.connect(out / "history.sqlite") as db:
+        return db.execute("SELECT run_id, kind, state, interrupted FROM runs ORDER BY started_at").fetchall()
+
+
+@pytest.mark.parametrize(("sig", "code", "name"), [(signal.SIGINT, 130, "SIGINT"), (signal.SIGTERM, 143, "SIGTERM")])
+def test_an_interrupted_run_says_interrupted_everywhere(tmp_path, sig, code, name):
+    out = tmp_path / "reports"
+    with loopback_server("slow") as fake:
+        command = [sys.executable, "-m", "imgconf", "run", "--vendor", "altum", "--target", f"altum={fake['url']}"]
+        process = subprocess.Popen(
+            [*command, "--budget", "500", "--out", str(out)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=LIVE,
+            cwd=tmp_path,
+        )
+        deadline = time.monotonic() + 60
+        while fake["state"]["requests"] < 4:
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "the run never started sending"
+            time.sleep(0.05)
+        process.send_signal(sig)
+        stopped = time.monotonic()
+        stdout, stderr = process.communicate(timeout=30)
+    assert time.monotonic() - stopped < 15, "the run took too long to stop"
+    assert process.returncode == code, stdout + stderr
+    assert "Traceback" not in stdout + stderr
+    report = json.loads((out / (out / "LATEST").read_text().strip() / "report.json").read_text())
+    assert report["state"] == "interrupted" and report["interrupted"] == name and report["exit_code"] == code
+    assert f"exit {code}" in stdout and "conformant" not in stdout.replace("non-conformant", "")
+    assert "interrupted" in (out / report["run_id"] / "summary.md").read_text()
+    rows = history_rows(out)
+    assert rows == [(report["run_id"], "monitor", "interrupted", name)]
+    history = subprocess.run(
+        [sys.executable, "-m", "imgconf", "history", "--history", str(out / "history.sqlite")],
+        capture_output=True,
+        text=True,
+        env=LIVE,
+    )
+    assert "altum" not in history.stdout, history.stdout  # no trend point from an interrupted run
+
+
+def test_a_refused_credential_is_credentials_rejected_not_a_finding(cli):
+    with served("--vendor", "altum", "--credential", "altum:api_key=the-real-key-0000") as urls:
+        result = cli("run", "--vendor", "altum", "--target", f"altum={urls['altum']}", env=LIVE)
+    assert result.code == 2, result.output
+    report = result.report()
+    assert report["state"] == "credentials-rejected" and report["findings"] == []
+    assert report["vendors"][0]["state"] == "credentials-rejected"
+    assert "ALTUM_API_KEY" in report["vendors"][0]["reason"]
+    assert report["requests"] == 1  # the preflight, and nothing more
+    assert "ALTUM_API_KEY" in result.stdout and "exit 2" in result.stdout
+    assert KEY not in result.output
+
+
+def test_an_iam_201_without_its_token_header_is_a_finding_with_a_report(cli):
+    credential = "huawei:iam_user=ops,iam_password=pw-123456,iam_domain=acme"
+    env = clean_env(HUAWEI_IAM_USER="ops", HUAWEI_IAM_PASSWORD="pw-123456", HUAWEI_IAM_DOMAIN="acme")
+    with served("--vendor", "huawei", "--credential", credential, "--drift", "huawei.iam-token-header-dropped") as urls:
+        result = cli("run", "--vendor", "huawei", "--target", f"huawei={urls['huawei']}", env=env)
+    assert result.code == 1, result.output
+    rules = {finding["rule"]["id"] for finding in result.report()["findings"]}
+    assert "huawei.iam.headers" in rules
+    assert "HUAWEI_IAM_USER" not in result.output.split("report:")[0].split("F1")[0]  # not blamed on the user
+
+
+def test_wrong_iam_credentials_reject_huawei_and_the_other_vendors_still_report(cli):
+    env = clean_env(
+        ALTUM_API_KEY=KEY, HUAWEI_IAM_USER="ops", HUAWEI_IAM_PASSWORD="wrong-pass-1", HUAWEI_IAM_DOMAIN="acme"
+    )
+    with served(
+        "--vendor",
+        "altum",
+        "--vendor",
+        "huawei",
+        "--credential",
+        f"altum:api_key={KEY}",
+        "--credential",
+        "huawei:iam_user=ops,iam_password=right-pass-1,iam_domain=acme",
+    ) as urls:
+        target = f"altum={urls['altum']},huawei={urls['huawei']}"
+        result = cli("run", "--vendor", "altum", "--vendor", "huawei", "--target", target, env=env)
+    assert result.code == 2, result.output
+    report = result.report()
+    states = {vendor["id"]: vendor["state"] for vendor in report["vendors"]}
+    assert states == {"altum": "conformant", "huawei": "credentials-rejected"}
+    assert report["findings"] == []
+    assert "HUAWEI_IAM_USER" in report["vendors"][1]["reason"]
+
+
+def test_a_closed_port_checks_nothing_and_says_so(cli):
+    result = cli("run", "--vendor", "altum", "--target", f"altum=http://127.0.0.1:{free_port()}", env=LIVE)
+    assert result.code == 3, result.output
+    report = result.report()
+    assert report["vendors"][0]["score"] is None
+    html = (result.report_dir() / "report.html").read_text()
+    assert "every exercised check passed" not in html and "every exercised check passed" not in result.stdout
+    assert "nothing was checked" in html and "100%" not in result.stdout
+
+
+def test_junit_counts_every_failed_test_and_names_are_unique(cli):
+    result = cli("run", "--vendor", "altum", "--drift", "altum.confidence-as-number")
+    assert result.code == 1
+    report = result.report()
+    xml = JUnitXml.fromfile(str(result.report_dir() / "junit.xml"))
+    failed = [test for test in report["tests"] if test["outcome"] == "failed"]
+    assert len(failed) > len(report["findings"])  # several tests share findings
+    assert xml.tests == len(report["tests"]) and xml.failures == len(failed)
+    names = [(case.classname, case.name) for suite in xml for case in suite]
+    assert len(names) == len(set(names))
+    failures = [result_ for suite in xml for case in suite for result_ in case.result if result_._tag == "failure"]
+    rule_ids = {f["rule"]["id"] for f in report["findings"]}
+    assert failures and all(failure.type in rule_ids for failure in failures)
+    assert all("(documented)" in failure.message or "(assumption)" in failure.message for failure in failures)
+
+
+def test_fail_on_new_compares_each_vendor_with_its_own_previous_run(cli):
+    with served("--vendor", "altum", "--credential", f"altum:api_key={KEY}", "--drift", "altum.output-renamed") as urls:
+        target = ("--target", urls["altum"])
+        env = clean_env(ALTUM_API_KEY=KEY, IDENTIFAI_API_KEY="any-identifai-key")
+        assert cli("run", "--vendor", "altum", *target, "--fail-on", "new", "-q", env=env).code == 1
+        other = cli("run", "--vendor", "identifai", *target, "-q", env=env)  # another vendor, same deployment
+        assert other.code in (1, 3), other.output
+        again = cli("run", "--vendor", "altum", *target, "--fail-on", "new", "-q", env=env)
+    assert again.code == 0, again.output
+    diff = again.report()["diff"]
+    assert diff["new"] == [] and diff["persisting"]
+
+
+def test_drift_runs_are_experiments_kept_out_of_history(cli):
+    assert cli("run", "--vendor", "altum", "-q").code == 0
+    drifted = cli("run", "--vendor", "altum", "--drift", "altum.scene2-always", "-q")
+    assert drifted.code == 1 and drifted.report()["kind"] == "drift"
+    faithful = cli("run", "--vendor", "altum", "-q")
+    assert faithful.code == 0
+    assert faithful.report()["diff"]["fixed"] == []
+    history = cli("history")
+    assert "100%" in history.stdout and "%" not in history.stdout.replace("100%", "")
+
+
+def test_the_same_seed_gives_the_same_findings_the_same_ids(cli):
+    args = ("run", "--vendor", "altum", "--drift", "altum.confidence-as-number", "--seed", "4", "--no-history", "-q")
+    first, second = cli(*args), cli(*args)
+    ids = [{f["id"]: f["fingerprint"] for f in run.report()["findings"]} for run in (first, second)]
+    assert ids[0] == ids[1] and len(ids[0]) > 1
+
+
+def test_a_findings_evidence_is_the_exchange_that_failed(cli):
+    result = cli("run", "--vendor", "altum", "--drift", "altum.confidence-as-number", "-q")
+    assert result.code == 1
+    checked = 0
+    for finding in result.report()["findings"]:
+        body = json.dumps((finding["response"] or {}).get("body"))
+        for number in re.findall(r"\b\d+\.\d+\b", finding["message"].splitlines()[0]):
+            assert number in body, (finding["id"], number, body)
+            checked += 1
+    assert checked >= 2
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (("--budget", "-5"), "--budget -5"),
+        (("--budget", "0"), "--budget 0"),
+        (("--target", "acme=http://127.0.0.1:9"), "unknown vendor 'acme'"),
+        (("--out", "report-file/inside"), "cannot be written"),
+        (("--timeout", "0"), "--timeout 0"),
+    ],
+)
+def test_operator_errors_are_one_line_before_the_first_request(cli, tmp_path, args, fragment):
+    (tmp_path / "report-file").write_text("a file, not a directory")
+    result = cli("run", "--vendor", "altum", *args, env=LIVE)
+    assert result.code == 2, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and fragment in lines[0] and "Traceback" not in result.output
+    assert not list(tmp_path.rglob("report.json"))
+
+
+def test_a_cassette_that_does_not_parse_is_a_usage_error(cli, tmp_path):
+    cassette = tmp_path / "broken.yaml"
+    cassette.write_text("interactions: [{{{")
+    result = cli("run", "--replay", str(cassette))
+    assert result.code == 2 and "not a VCR.py cassette" in result.stderr and "Traceback" not in result.output
+
+
+def test_findings_win_over_a_budget_run_out_and_the_report_says_it_was_cut_short(cli):
+    with served("--vendor", "altum", "--credential", f"altum:api_key={KEY}", "--drift", "altum.output-renamed") as urls:
+        result = cli("run", "--vendor", "altum", "--target", urls["altum"], "--budget", "30", env=LIVE)
+    assert result.code == 1, result.output
+    vendor = result.report()["vendors"][0]
+    assert vendor["state"] == "non-conformant" and "budget of 30" in vendor["cut_short"]
+    assert "cut short" in result.stdout and "budget of 30" in (result.report_dir() / "summary.md").read_text()
+
+
+def test_a_corrupt_history_gives_one_exit_code(cli, tmp_path):
+    history = tmp_path / "reports" / "history.sqlite"
+    history.parent.mkdir(parents=True)
+    history.write_bytes(b"not a database" * 80)
+    result = cli("run", "--vendor", "altum", "-q")
+    assert result.code == 2
+    assert result.stdout.strip().splitlines()[-2].endswith("exit 2")
+    assert result.report()["exit_code"] == 2
+
+
+def test_the_first_healthy_run_after_an_outage_finds_nothing_new(cli):
+    port = str(free_port())
+    serve = ("--vendor", "altum", "--port", port, "--credential", f"altum:api_key={KEY}")
+    target = ("--target", f"altum=http://127.0.0.1:{port}")
+    with served(*serve, "--drift", "altum.output-renamed"):
+        assert cli("run", "--vendor", "altum", *target, "-q", env=LIVE).code == 1
+    with served(*serve, "--option", "altum.outage=true"):
+        outage = cli("run", "--vendor", "altum", *target, "-q", env=LIVE)
+    assert outage.code == 3 and outage.report()["diff"]["fixed"] == []
+    with served(*serve, "--drift", "altum.output-renamed"):
+        healthy = cli("run", "--vendor", "altum", *target, "--fail-on", "new", "-q", env=LIVE)
+    assert healthy.code == 0, healthy.output
+    assert healthy.report()["diff"]["new"] == [] and healthy.report()["diff"]["persisting"]
+
+
+def test_a_target_that_cuts_answers_short_is_unreachable(cli):
+    with loopback_server("cut") as fake:
+        result = cli("run", "--vendor", "altum", "--target", f"altum={fake['url']}", env=LIVE)
+    assert result.code == 3, result.output
+    report = result.report()
+    assert report["state"] == "unreachable" and report["findings"] == []
+    assert fake["state"]["requests"] <= 3
+
+
+def test_a_target_that_throttles_everything_is_unreachable_with_its_retry_after(cli):
+    serve = ("--vendor", "altum", "--credential", f"altum:api_key={KEY}", "--option", "altum.storm_429=100000")
+    with served(*serve) as urls:
+        result = cli("run", "--vendor", "altum", "--target", urls["altum"], env=LIVE, timeout=120)
+    assert result.code == 3, result.output
+    vendor = result.report()["vendors"][0]
+    assert vendor["state"] == "unreachable" and vendor["retry_after"] == "1" and "throttled" in vendor["reason"]
+    assert result.report()["findings"] == []
+
+
+def test_a_target_that_never_answers_is_unreachable_in_bounded_time(cli):
+    with loopback_server("silent") as fake:
+        started = time.monotonic()
+        result = cli("run", "--vendor", "altum", "--target", fake["url"], "--timeout", "0.5", env=LIVE)
+        took = time.monotonic() - started
+    assert result.code == 3, result.output
+    assert "timed out" in result.report()["vendors"][0]["reason"].lower()
+    assert took < 40 and fake["state"]["requests"] <= 3
+
+
+def test_a_recorded_outage_replays_to_the_recorded_verdict(cli):
+    serve = ("--vendor", "altum", "--credential", f"altum:api_key={KEY}", "--option", "altum.outage=true")
+    with served(*serve) as urls:
+        recorded = cli("run", "--vendor", "altum", "--target", urls["altum"], "--record", "-q", env=LIVE)
+    assert recorded.code == 3
+    replayed = cli("run", "--replay", str(recorded.report_dir() / "cassette.yaml"), "-q", env=clean_env())
+    assert replayed.code == 3, replayed.output
+    assert replayed.report()["kind"] == "replay"
+    assert [v["state"] for v in replayed.report()["vendors"]] == [v["state"] for v in recorded.report()["vendors"]]
+
+
+def test_gating_on_documented_rules_lets_assumption_findings_through(cli):
+    args = ("run", "--vendor", "altum", "--drift", "altum.confidence-as-number", "-q")
+    findings = cli(*args).report()["findings"]
+    documented = [f for f in findings if f["rule"]["basis"] == "documented"]
+    gated = cli(*args, "--fail-on-basis", "documented")
+    assert gated.code == (1 if documented else 0)
+    assert len(gated.report()["findings"]) == len(findings)  # still shown
+
+
+def test_progress_is_reported_per_vendor_and_silent_without_a_terminal(cli):
+    result = cli("run", "--vendor", "altum")
+    assert result.code == 0
+    assert result.stderr == ""  # no progress bars in a log
+    with_tty = subprocess.run(
+        ["script", "-qec", f"{sys.executable} -m imgconf run --vendor altum --no-history --out reports", "/dev/null"],
+        capture_output=True,
+        text=True,
+        cwd=result.out.parent,
+        env=clean_env(COLUMNS="120"),
+        timeout=120,
+    )
+    assert with_tty.returncode == 0, with_tty.stdout
+    screen = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", with_tty.stdout)
+    frames = [line for line in screen.replace("\r", "\n").splitlines() if "requests ·" in line]
+    assert frames, with_tty.stdout[-2000:]
+    done = [int(line.split("/")[0].split()[-1]) for line in frames if "/" in line]
+    assert done and max(done) > min(done)
