@@ -68,9 +68,9 @@ def show(console: Console, run: RunOutcome, directory: Path, quiet: bool) -> Non
                 f"since each vendor's previous run: {len(diff.new)} new, {len(diff.fixed)} fixed, "
                 f"{len(diff.persisting)} persisting"
             )
-        note = gate_note(run)
-        if note:
-            console.print(f"  {escape(note)}", overflow="fold")
+        gate = gate_note(run)
+        if gate:
+            console.print(f"  {escape(gate)}", overflow="fold")
         console.print(f"  {MEANING[run.state]}", style="dim")
     style = STATE_STYLE[run.state]
     console.print(

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -190,23 +191,13 @@ class Selftest:
         profile = profiles.get(self.profile)
         jobs: list[Callable[[], Any]] = []
         for seed in range(self.seeds):
-            jobs.append(lambda seed=seed: self._faithful(seed, work / f"faithful-{seed}"))
+            jobs.append(partial(self._faithful, seed, work / f"faithful-{seed}"))
         for index, drift in enumerate(drifts):
-            jobs.append(
-                lambda index=index, drift=drift: self._drift(drift, index % max(1, self.seeds), work / drift.name)
-            )
+            jobs.append(partial(self._drift, drift, index % max(1, self.seeds), work / drift.name))
         plain_faithful: dict[str, dict[str, Any]] = {}
         if self.plain:
             for vendor_id in self.vendors:
-                jobs.append(
-                    lambda vendor_id=vendor_id: (
-                        "plain",
-                        vendor_id,
-                        _plain_for(
-                            registry.get(vendor_id), None, 0, profile.max_examples, work / f"st-faithful-{vendor_id}"
-                        ),
-                    )
-                )
+                jobs.append(partial(self._plain_faithful, vendor_id, profile.max_examples, work))
         seeds: list[SeedResult] = []
         results: list[DriftResult] = []
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
@@ -236,6 +227,11 @@ class Selftest:
                 for item, plain in plain_runs:
                     item.plain_schemathesis = _plain_verdict(plain, plain_faithful.get(item.vendor, {}))
         return self._summary(started, seeds, sorted(results, key=lambda r: r.drift), plain_faithful, work)
+
+    @staticmethod
+    def _plain_faithful(vendor_id: str, max_examples: int, work: Path) -> tuple[str, str, dict[str, Any]]:
+        plain = _plain_for(registry.get(vendor_id), None, 0, max_examples, work / f"st-faithful-{vendor_id}")
+        return ("plain", vendor_id, plain)
 
     def _faithful(self, seed: int, out: Path) -> SeedResult:
         outcome = _imgconf([*self._vendor_args(self.vendors), "--seed", str(seed), "--profile", self.profile], out)

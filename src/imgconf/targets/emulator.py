@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import requests.adapters
@@ -72,7 +73,7 @@ class InProcessEmulator(_Emulator):
         app = emulator.get(vendor.id).create_app(EmulatorConfig(drifts=drifts, options=options))
         host = f"{vendor.id}.emulator"
         guard = Guard(vendor.id, recorder, Budget({vendor.id: settings.budget}), allowed_hosts=frozenset({host}))
-        session = guarded_session(asgi.get_client(app).adapter, guard)
+        session = guarded_session(asgi.get_client(cast(Any, app)).adapter, guard)
         urls = {name: f"http://{host}" for name in vendor.spec_files}
         return Connection(
             vendor, self, urls, emulator_credentials(vendor), session, guard, vendor.image_urls, drifts, True

@@ -49,6 +49,9 @@ class _Remote:
     operator_credentials = True
     name = "url"
 
+    def describe(self) -> str:
+        raise NotImplementedError
+
     def urls_for(self, vendor: Vendor) -> dict[str, str]:
         raise NotImplementedError
 

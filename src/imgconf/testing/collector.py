@@ -132,8 +132,7 @@ class Collector:
     ) -> None:
         """Record one test; `outcome` is pytest's (passed, failed, skipped) for the phase that decided it."""
         vendor_obj = registry.get(vendor)
-        declared = (operations or [None])[0]
-        operation = declared or _operation_in_nodeid(vendor_obj, nodeid)
+        operation = operations[0] if operations else _operation_in_nodeid(vendor_obj, nodeid)
         record = TestRecord(
             nodeid, vendor, kind, outcome, round(duration, 4), len(exchanges), skip_reason, operation=operation
         )

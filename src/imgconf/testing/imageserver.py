@@ -50,7 +50,7 @@ class ImageServer:
     @property
     def base_url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def publish(self, data: bytes, fmt: str = "jpeg") -> str:
         """Serve `data` and return its URL; the URL is a function of the content."""

@@ -205,7 +205,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             if report.outcome == "skipped" and isinstance(report.longrepr, tuple):
                 reason = str(report.longrepr[2]).removeprefix("Skipped: ")
             exc = call.excinfo.value if call.excinfo is not None and report.outcome == "failed" else None
-            declared = [value for name, value in item.user_properties if name == "operation"]
+            declared = [str(value) for name, value in item.user_properties if name == "operation"]
             state.collector.finished(
                 item.nodeid,
                 vendor,

@@ -65,7 +65,7 @@ class WebhookReceiver:
     @property
     def base_url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def url(self) -> str:
         """A fresh URL: whatever is delivered to it belongs to the caller alone."""

@@ -15,8 +15,10 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import requests
+from requests.structures import CaseInsensitiveDict
 
 from imgconf import specs
+from imgconf.specs import Operation, Rule, Spec
 from imgconf.wire.pacer import RateLimit as RateLimit
 
 if TYPE_CHECKING:
@@ -86,7 +88,9 @@ class ApiKeyHeader(AuthScheme):
         request.headers[self.header] = credentials[self.credential]
 
     def apply_to_case(self, case: Case, credentials: Credentials) -> None:
-        case.headers = {**(case.headers or {}), self.header: credentials[self.credential]}
+        headers = CaseInsensitiveDict(case.headers or {})
+        headers[self.header] = credentials[self.credential]
+        case.headers = headers
 
     def schemathesis_config(self, credentials: Credentials, base_url: str) -> dict[str, dict[str, str]] | None:
         return {"headers": {self.header: credentials[self.credential]}}
@@ -135,23 +139,23 @@ class Vendor:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @cached_property
-    def specs(self) -> tuple[specs.Spec, ...]:
+    def specs(self) -> tuple[Spec, ...]:
         return tuple(specs.load(specs.spec_path(name)) for name in self.spec_files)
 
-    def spec_for(self, method: str, path: str) -> tuple[specs.Spec, specs.Operation] | None:
+    def spec_for(self, method: str, path: str) -> tuple[Spec, Operation] | None:
         for spec in self.specs:
             operation = spec.operation_for(method, path)
             if operation is not None:
                 return spec, operation
         return None
 
-    def rule(self, rule_id: str) -> specs.Rule:
+    def rule(self, rule_id: str) -> Rule:
         for spec in self.specs:
             if rule_id in spec.rules:
                 return spec.rules[rule_id]
         return self.specs[0].rule(rule_id)
 
-    def rule_for_check(self, check: str, spec: specs.Spec | None = None) -> specs.Rule:
+    def rule_for_check(self, check: str, spec: Spec | None = None) -> Rule:
         return (spec or self.specs[0]).rule_for_check(check)
 
     @property

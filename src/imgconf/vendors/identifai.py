@@ -306,7 +306,7 @@ def identifai_list_lookup(ctx: Any, response: Any, case: Any) -> None:
     if not isinstance(body, list):
         return
     asked = set(parse_qs(urlsplit(response.request.url).query, keep_blank_values=True).get("identifiers[]", []))
-    answered = [item.get("identifier") for item in body if isinstance(item, dict)]
+    answered = [str(item.get("identifier")) for item in body if isinstance(item, dict)]
     violated(
         "identifai.list.lookup",
         all(identifier in asked for identifier in answered),
@@ -325,7 +325,7 @@ def identifai_users_page_coherent(ctx: Any, response: Any, case: Any) -> None:
         isinstance(page.get(key), int) for key in ("current_page", "last_page", "per_page", "total")
     ):
         return
-    data = page.get("data") if isinstance(page.get("data"), list) else []
+    data: list[Any] = page["data"] if isinstance(page.get("data"), list) else []
     total, per_page, current = page["total"], page["per_page"], page["current_page"]
     rule = "identifai.partner.users-page"
     violated(rule, len(data) <= per_page, f"{len(data)} users on a page of {per_page}")

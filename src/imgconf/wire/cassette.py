@@ -148,7 +148,7 @@ def build_response(
     ]
     raw = urllib3.HTTPResponse(
         body=io.BytesIO(content),
-        headers=headers,
+        headers=urllib3.HTTPHeaderDict(headers),
         status=status,
         reason=reason,
         preload_content=False,

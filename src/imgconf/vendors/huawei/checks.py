@@ -182,16 +182,16 @@ def huawei_language(ctx: Any, response: Any, case: Any) -> None:
     if found is None:
         return
     version, sent, tags = found
-    language = sent.get("language") if sent.get("language") in ("zh", "en") else "zh"
+    language = str(sent.get("language")) if sent.get("language") in ("zh", "en") else "zh"
     for tag in tags:
-        names = tag.get("i18n_tag") if isinstance(tag.get("i18n_tag"), dict) else {}
+        names: dict[str, Any] = tag["i18n_tag"] if isinstance(tag.get("i18n_tag"), dict) else {}
         violated(
             "huawei.result.language",
             tag.get("tag") == names.get(language),
             f"language {language}: tag is {tag.get('tag')!r} but i18n_tag.{language} is {names.get(language)!r}",
         )
         if version is V2:
-            kinds = tag.get("i18n_type") if isinstance(tag.get("i18n_type"), dict) else {}
+            kinds: dict[str, Any] = tag["i18n_type"] if isinstance(tag.get("i18n_type"), dict) else {}
             violated(
                 "huawei.result.language",
                 tag.get("type") == kinds.get(language),

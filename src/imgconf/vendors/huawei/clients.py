@@ -142,13 +142,13 @@ def _build(base: ApiClient) -> ApiClients:
         found = lookup_project(with_credentials(base, keys), project_name)
         project_id = project_id or found
         signed = with_credentials(base, {**keys, "project_id": project_id})
+    if project_id is None:
+        assert token_error is not None
+        raise token_error
     token = with_credentials(base, {"token": issued.token, "project_id": project_id}) if issued else None
     lockout = None
     if credentials.get("lockout_ak") and credentials.get("lockout_sk"):
         lockout = with_credentials(
             base, {"ak": credentials["lockout_ak"], "sk": credentials["lockout_sk"], "project_id": project_id}
         )
-    if project_id is None:
-        assert token_error is not None
-        raise token_error
     return ApiClients(base, signed, token, lockout, project_id, project_name, issued, token_error)
