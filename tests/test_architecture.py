@@ -1,8 +1,10 @@
-"""The invariants of the layout, checked: the suites stay black-box, and a vendor lives in its five pieces only."""
+"""The invariants of the layout, checked: layers import downward only, the suites stay black-box, and a vendor
+lives in its five pieces only."""
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -64,3 +66,97 @@ def test_shared_code_names_no_vendor(vendor):
         names = imports(path)
         offending = {name for name in names if name.endswith((f".{vendor}", f".{vendor}.app")) or f".{vendor}." in name}
         assert not offending, f"{path.relative_to(ROOT)} imports {offending}"
+
+
+# The layers, bottom to top. A module may import its own layer and those below, never one above; a cycle
+# would mean a piece sits in the wrong layer. `imgconf.vendors` (the registry) and `imgconf.vendors.base` are
+# vendor *facts* low down; each vendor's own module (its checks and suite helpers) stands on the testing layer.
+LAYERS: list[tuple[str, tuple[str, ...]]] = [
+    ("ground", ("imgconf", "imgconf.errors", "imgconf.clock", "imgconf.redact", "imgconf.images", "imgconf.paths")),
+    ("wire", ("imgconf.wire",)),
+    ("specs", ("imgconf.specs", "imgconf.checks")),
+    ("vendor facts", ("imgconf.vendors", "imgconf.vendors.base")),
+    ("report", ("imgconf.report",)),
+    ("emulator", ("imgconf.emulator",)),
+    ("targets", ("imgconf.targets",)),
+    ("testing", ("imgconf.testing",)),
+    ("vendor suites", tuple(f"imgconf.vendors.{vendor}" for vendor in VENDOR_IDS)),
+    ("runner", ("imgconf.runner",)),
+    ("cli", ("imgconf.cli", "imgconf.docs", "imgconf.__main__")),
+]
+
+
+def module_name(path: Path) -> str:
+    relative = path.relative_to(ROOT / "src").with_suffix("")
+    parts = list(relative.parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def layer_of(module: str) -> int:
+    """The layer of a module: the longest prefix that names one (a package and everything in it)."""
+    best, best_length = -1, -1
+    for index, (_, prefixes) in enumerate(LAYERS):
+        for prefix in prefixes:
+            exact = prefix in ("imgconf", "imgconf.vendors")
+            matches = module == prefix or (not exact and module.startswith(prefix + "."))
+            if matches and len(prefix) > best_length:
+                best, best_length = index, len(prefix)
+    assert best >= 0, f"{module} is in no layer: add it to LAYERS"
+    return best
+
+
+SOURCES = sorted((ROOT / "src" / "imgconf").rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(ROOT / "src")))
+def test_layers_import_downward_only(path):
+    own = layer_of(module_name(path))
+    for name in imports(path):
+        if name == "imgconf" or name.startswith("imgconf."):
+            target = layer_of(name)
+            assert target <= own, (
+                f"{module_name(path)} ({LAYERS[own][0]}) imports {name} ({LAYERS[target][0]}), a layer above it"
+            )
+
+
+def _function_level_imports(tree: ast.AST) -> list[str]:
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.ImportFrom) and inner.module and inner.module.startswith("imgconf"):
+                    found.append(f"{node.name}: from {inner.module}")
+                elif isinstance(inner, ast.Import):
+                    found += [f"{node.name}: import {a.name}" for a in inner.names if a.name.startswith("imgconf")]
+    return found
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(ROOT / "src")))
+def test_no_function_level_import_hides_a_cycle(path):
+    found = _function_level_imports(ast.parse(path.read_text()))
+    assert not found, f"{path.relative_to(ROOT)} imports inside functions: {found}"
+
+
+def test_the_layer_test_catches_an_upward_import(tmp_path):
+    """The check itself: a ground-layer module that imports the runner is reported."""
+    assert layer_of("imgconf.errors") < layer_of("imgconf.runner.run")
+    assert layer_of("imgconf.vendors") < layer_of("imgconf.testing.client") < layer_of("imgconf.vendors.altum")
+    assert _function_level_imports(ast.parse("def f():\n    from imgconf.runner import run\n"))
+
+
+TARGET_COMPARISON = re.compile(
+    r"target\.(kind|name)\s*(==|!=|in\b)|\b(kind|name)\s*(==|!=|in)\s*\(?\s*\"(emulator|emulator-http|live|url|replay)\""
+)
+
+
+def test_no_file_compares_target_kinds():
+    """Kinds of target differ by the Target classes' properties, never by comparing their names."""
+    assert TARGET_COMPARISON.search('if options.target.kind in ("live", "url"):')
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in [*SOURCES, *sorted((ROOT / "suites").rglob("*.py"))]
+        if TARGET_COMPARISON.search(path.read_text()) and "targets" not in path.parts
+    ]
+    assert not offenders, offenders

@@ -13,7 +13,7 @@ from typing import Any
 
 from imgconf.report import writer
 from imgconf.report.history import History, HistoryError
-from imgconf.report.outcome import RunOutcome
+from imgconf.report.outcome import RunKind, RunOutcome
 
 
 @dataclass
@@ -38,7 +38,7 @@ def publish(
         except HistoryError as exc:
             run.history_error = exc.message
             history = None
-    if trend is not None and run.kind == "monitor" and not run.interrupted:
+    if trend is not None and run.kind is RunKind.MONITOR and not run.interrupted:
         for vendor in run.vendors:
             if vendor.score is not None:
                 trend.setdefault(vendor.id, []).append(
