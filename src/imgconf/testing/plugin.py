@@ -229,7 +229,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if state is None:
         return
     runner = _runner(session.config)
-    if exitstatus == pytest.ExitCode.INTERRUPTED and state.fatal is None:
+    # pytest reports a stop it was asked for (`shouldstop`: the selftest's stop-on-rule) as INTERRUPTED too.
+    if exitstatus == pytest.ExitCode.INTERRUPTED and state.fatal is None and not session.shouldstop:
         # Ctrl-C, or SIGTERM, which the runner turns into the same KeyboardInterrupt and names.
         state.interrupted = getattr(runner, "interrupted_by", None) or "SIGINT"
     outcome = state.collector.build(interrupted=state.interrupted, fatal=state.fatal)
