@@ -365,3 +365,20 @@ def test_progress_is_reported_per_vendor_and_silent_without_a_terminal(cli):
     assert frames, with_tty.stdout[-2000:]
     done = [int(line.split("/")[0].split()[-1]) for line in frames if "/" in line]
     assert done and max(done) > min(done)
+
+
+def test_a_recorded_run_of_two_vendors_replays_to_the_recorded_verdict_vendor_by_vendor(cli):
+    huawei = "huawei:ak=HWREPLAYAK0000000001,sk=replay-secret-key-0000000001"
+    env = clean_env(ALTUM_API_KEY=KEY, HUAWEI_AK="HWREPLAYAK0000000001", HUAWEI_SK="replay-secret-key-0000000001")
+    serve = ("--vendor", "altum", "--vendor", "huawei", "--credential", f"altum:api_key={KEY}", "--credential", huawei)
+    with served(*serve, "--drift", "altum.output-renamed") as urls:
+        target = f"altum={urls['altum']},huawei={urls['huawei']}"
+        recorded = cli("run", "--vendor", "altum", "--vendor", "huawei", "--target", target, "--record", env=env)
+    assert recorded.code == 1, recorded.output
+    replayed = cli("run", "--replay", str(recorded.report_dir() / "cassette.yaml"), env=clean_env())
+    assert replayed.code == recorded.code, replayed.output
+    states = [(v["id"], v["state"]) for v in recorded.report()["vendors"]]
+    assert [(v["id"], v["state"]) for v in replayed.report()["vendors"]] == states
+    assert dict(states) == {"altum": "non-conformant", "huawei": "conformant"}
+    fingerprints = [sorted(f["fingerprint"] for f in run.report()["findings"]) for run in (recorded, replayed)]
+    assert fingerprints[0] == fingerprints[1]

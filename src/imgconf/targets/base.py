@@ -49,6 +49,10 @@ class Connection:
         return self.target.reaches_loopback
 
     @property
+    def paced(self) -> bool:
+        return self.target.paced
+
+    @property
     def base_url(self) -> str:
         return next(iter(self.urls.values()))
 
@@ -69,6 +73,8 @@ class Target(Protocol):
     drifts_allowed: bool
     # Its credentials come from the operator (environment or imgconf.toml), and can be refused.
     operator_credentials: bool
+    # Traffic to it keeps the vendor's documented rates in real time (a replay answers at once instead).
+    paced: bool
 
     def describe(self) -> str: ...
 

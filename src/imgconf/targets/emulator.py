@@ -40,6 +40,7 @@ class _Emulator:
     metered = False
     drifts_allowed = True
     operator_credentials = False
+    paced = False
     name = "emulator"
 
     def describe(self) -> str:

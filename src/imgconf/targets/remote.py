@@ -47,6 +47,7 @@ class _Remote:
     metered = True
     drifts_allowed = False
     operator_credentials = True
+    paced = True
     name = "url"
 
     def describe(self) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from imgconf.errors import UsageError
+from imgconf.redact import REDACTOR
 from imgconf.report.outcome import RunKind
 from imgconf.targets.base import Connection, RunSettings
 from imgconf.vendors.base import Vendor
@@ -27,6 +28,7 @@ class ReplayTarget:
     metered = True
     drifts_allowed = False
     operator_credentials = False
+    paced = False
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -72,7 +74,13 @@ class ReplayTarget:
             sleep=lambda seconds: None,  # the live run waited; the replay need not
         )
         session = guarded_session(cassette.ReplayAdapter(self.recorded.for_vendor(vendor.id)), guard)
-        credentials = {credential.name: f"replayed-{credential.name}-credential" for credential in vendor.credentials}
+        recorded = self.metadata.get("credentials")
+        had = recorded.get(vendor.id) if isinstance(recorded, dict) else None
+        present = [c for c in vendor.credentials if (c.name in had if isinstance(had, list) else not c.optional)]
+        credentials = {credential.name: f"replayed-{credential.name}-credential" for credential in present}
+        for credential in present:
+            # Named as at recording, so a request's replay key says which credential it carried.
+            REDACTOR.add_secret(credentials[credential.name], f"${credential.env}")
         image_urls = self.metadata.get("image_urls")
         recorded_images = image_urls.get(vendor.id) if isinstance(image_urls, dict) else None
         return Connection(
@@ -98,6 +106,7 @@ class RecordedTraffic:
     metered = True
     drifts_allowed = False
     operator_credentials = False
+    paced = False
 
     def __init__(self, path: Path) -> None:
         self.path = path

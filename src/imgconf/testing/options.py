@@ -9,6 +9,7 @@ is a one-line `UsageError` here, before the first request.
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,9 @@ class SuiteOptions:
     gate: Gate = field(default_factory=Gate)
     # Stop the run at the first finding that names one of these rules (the selftest's drift runs).
     stop_on_rules: frozenset[str] = frozenset()
+    # What "never sent before" is drawn from (fresh media, new e-mail addresses): new every run, so a live
+    # vendor's cache has never seen them; recorded in a cassette, so a replay draws the very same.
+    nonce: str = field(default_factory=lambda: secrets.token_hex(8))
 
     @property
     def kind(self) -> RunKind:
@@ -88,6 +92,9 @@ class SuiteOptions:
             profile = profile or (recorded_profile if isinstance(recorded_profile, str) else None)
             recorded_seed = metadata.get("seed")
             seed = seed if seed is not None else (recorded_seed if isinstance(recorded_seed, int) else None)
+            recorded_nonce = metadata.get("nonce")
+            if isinstance(recorded_nonce, str):
+                rest.setdefault("nonce", recorded_nonce)
         selected = [vendor.id for vendor in registry.select(vendor_ids)]
         drift_names = drifts or [d for d in os.environ.get("IMGCONF_DRIFT", "").split(",") if d]
         grouped = emulator.resolve_drifts(drift_names) if drift_names else {}

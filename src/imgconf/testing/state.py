@@ -8,6 +8,7 @@ from the stash only for the length of that collection or test.
 
 from __future__ import annotations
 
+import random
 from contextlib import ExitStack
 from typing import Any
 
@@ -42,6 +43,7 @@ class RunState:
         # An error that ends the whole run (a suite that cannot start, say); the runner reports it as it is.
         self.fatal: ImgconfError | None = None
         self.interrupted: str | None = None
+        self.fresh = random.Random(options.nonce)
         # What a vendor's own suite helpers keep for the length of the run (Huawei's clients and token).
         self.memo: dict[str, Any] = {}
         # Schemathesis schemas of this run, loaded while pytest imports the suites (contract.schema).
@@ -138,12 +140,15 @@ class RunState:
             "target": self.options.target.describe(),
             "profile": self.options.profile.name,
             "seed": self.options.seed,
+            "nonce": self.options.nonce,
             "allow_mutations": self.options.allow_mutations,
             "urls": {
                 vendor: {name: REDACTOR.url(url) for name, url in connection.urls.items()}
                 for vendor, connection in connected.items()
             },
             "image_urls": {vendor: list(connection.image_urls) for vendor, connection in connected.items()},
+            # Which credentials the run had (never their values): a replay has the same, so it runs the same tests.
+            "credentials": {vendor: sorted(connection.credentials) for vendor, connection in connected.items()},
         }
         return {"cassette.yaml": REDACTOR.text(self.cassette.serialize(metadata)).encode()}
 

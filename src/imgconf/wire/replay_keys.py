@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -15,7 +16,7 @@ def match_key(method: str, url: str, headers: dict[str, str], body: bytes) -> st
     """What makes two requests 'the same request' for replay: never secrets, dates, signatures or boundaries."""
     parts = urlsplit(url)
     query = sorted(
-        (key, REDACTED if is_sensitive_name(key) else value)
+        (key, _label(value) if is_sensitive_name(key) else value)
         for key, value in parse_qsl(parts.query, keep_blank_values=True)
     )
     lowered = {name.lower(): value for name, value in headers.items()}
@@ -34,25 +35,38 @@ def match_key(method: str, url: str, headers: dict[str, str], body: bytes) -> st
             shape = hashlib.sha256(body).hexdigest()
     elif kind == "application/x-www-form-urlencoded":
         shape = sorted(
-            (key, REDACTED if is_sensitive_name(key) else value)
+            (key, _label(value) if is_sensitive_name(key) else value)
             for key, value in parse_qsl(body.decode("latin-1"), keep_blank_values=True)
         )
     else:
         shape = hashlib.sha256(body).hexdigest()
     accept = lowered.get("accept", "*/*")
-    key = json.dumps([method.upper(), parts.path, query, kind, accept, shape], sort_keys=True, default=str)
+    # Which credential a request carried is part of what it is (a partner's key and a user's key get different
+    # answers); never its value: a credential counts by the name of the variable it came from.
+    credentials = sorted((name, _label(value)) for name, value in lowered.items() if is_sensitive_name(name))
+    key = json.dumps([method.upper(), parts.path, query, kind, accept, credentials, shape], sort_keys=True, default=str)
     return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def _label(value: str) -> str:
+    """A credential as the redactor names it (`$IDENTIFAI_USER_API_KEY`), or just "redacted" when unknown."""
+    named = sorted(set(re.findall(r"\$[A-Z][A-Z0-9_]*", REDACTOR.placeholder(value))))
+    # Only the names: a signature beside a key (Huawei's Authorization) changes with every request.
+    return ",".join(named) or REDACTED
 
 
 def _part_digest(part: dict[str, Any]) -> str:
     if part["name"] and is_sensitive_name(part["name"]):
-        return REDACTED
+        return _label(part["bytes"].decode("utf-8", "replace"))
     return hashlib.sha256(part["bytes"]).hexdigest()
 
 
 def _blank_sensitive(value: Any) -> Any:
     if isinstance(value, dict):
-        return {key: REDACTED if is_sensitive_name(str(key)) else _blank_sensitive(item) for key, item in value.items()}
+        return {
+            key: _label(str(item)) if is_sensitive_name(str(key)) else _blank_sensitive(item)
+            for key, item in value.items()
+        }
     if isinstance(value, list):
         return [_blank_sensitive(item) for item in value]
     return value
