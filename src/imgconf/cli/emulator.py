@@ -77,7 +77,7 @@ def serve(
 ) -> None:
     """Serve the emulators until interrupted. Each vendor listens on its own port, like its own host."""
     from imgconf.emulator import server
-    from imgconf.emulator.common import is_loopback_host
+    from imgconf.emulator.fetch import is_loopback_host
 
     if not is_loopback_host(host):
         raise UsageError(f"the emulator serves on loopback only; {host!r} is not a loopback address")

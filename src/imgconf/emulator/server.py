@@ -26,8 +26,8 @@ import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from imgconf import emulator as registry
-from imgconf.emulator.common import is_loopback_host
 from imgconf.emulator.config import EmulatorConfig
+from imgconf.emulator.fetch import is_loopback_host
 from imgconf.errors import TargetUnreachable, UsageError
 
 
