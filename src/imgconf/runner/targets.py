@@ -51,7 +51,8 @@ class TargetSpec:
         if self.kind == "replay":
             return f"replay of {self.cassette}"
         if self.kind == "url":
-            return ", ".join(f"{vendor}={url}" if vendor != "*" else url for vendor, url in self.urls.items())
+            shown = {vendor: REDACTOR.url(url) for vendor, url in self.urls.items()}  # userinfo is a credential
+            return ", ".join(f"{vendor}={url}" if vendor != "*" else url for vendor, url in shown.items())
         return self.kind
 
 
@@ -74,6 +75,7 @@ def _check_url(url: str) -> str:
         raise UsageError(
             f"target {url!r} is not one of emulator, emulator-http, live, a base URL or VENDOR=URL[,VENDOR=URL]"
         )
+    REDACTOR.add_secret(parts.password)  # also where a text is redacted by value only (a password in userinfo)
     return url.rstrip("/")
 
 

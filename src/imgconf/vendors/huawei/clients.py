@@ -75,7 +75,7 @@ def obtain_token(base: ApiClient, credentials: dict[str, str], project_name: str
             f"huawei: IAM did not issue a token for the configured user ({response.status_code}); "
             "check HUAWEI_IAM_USER, HUAWEI_IAM_PASSWORD, HUAWEI_IAM_DOMAIN and HUAWEI_PROJECT_NAME"
         )
-    REDACTOR.add_secret(token)
+    REDACTOR.add_secret(token, "$HUAWEI_TOKEN")  # a reproducer needs a token of its own: `$HUAWEI_TOKEN`
     body = response.json()
     project = (body.get("token") or {}).get("project") or {}
     return Issued(token, project.get("id"), body)
