@@ -140,7 +140,7 @@ def curl_command(exchange: Exchange, finding_id: str, files: dict[str, bytes]) -
         lowered = name.lower()
         if lowered in _SKIP_IN_CURL or (multipart and lowered == "content-type"):
             continue
-        words += ["-H", f"{name}: {_header_reference(name, str(value))}"]
+        words += ["-H", f"{name}: {_header_reference(name, str(value), exchange.vendor)}"]
     if multipart:
         for index, part in enumerate(parts(content_type, exchange.request_body)):
             payload: bytes = part["bytes"]
@@ -164,12 +164,12 @@ def curl_command(exchange: Exchange, finding_id: str, files: dict[str, bytes]) -
     return " ".join(_quote(word) for word in words)
 
 
-def _header_reference(name: str, value: str) -> str:
+def _header_reference(name: str, value: str, vendor: str) -> str:
     """A header's value as a reproducer shows it: known secrets as their $ENV placeholder, and a sensitive
-    header holding an unregistered value (a token obtained during the run) as `$HEADER_NAME`."""
+    header holding an unregistered value (a token a test obtained itself) as `$VENDOR_HEADER_NAME`."""
     shown = REDACTOR.placeholder(value)
     if is_sensitive_name(name) and shown == value:
-        return "$" + "".join(char if char.isalnum() else "_" for char in name).upper()
+        return "$" + "".join(char if char.isalnum() else "_" for char in f"{vendor}_{name}").upper()
     return shown
 
 
@@ -204,7 +204,7 @@ print(response.text)
 def resign_command(exchange: Exchange, finding_id: str, files: dict[str, bytes]) -> str:
     """A small Python script beside the report that signs the request again from the environment's AK/SK."""
     headers = {
-        name: _header_reference(name, str(value))
+        name: _header_reference(name, str(value), exchange.vendor)
         for name, value in exchange.request_headers.items()
         if name.lower() not in _SET_BY_SIGNER | _SKIP_IN_CURL
     }
@@ -213,13 +213,11 @@ def resign_command(exchange: Exchange, finding_id: str, files: dict[str, bytes])
         filename = f"{finding_id}-body.bin"
         files[filename] = REDACTOR.bytes(exchange.request_body)
         body = f"pathlib.Path(__file__).with_name({filename!r}).read_bytes()"
-    env = sorted(REDACTOR.placeholders)
-    prefix = f"${exchange.vendor.upper()}_"
-    names = [name for name in env if name.startswith(prefix)] or [f"{prefix}..."]
+    names = _signing_names(exchange)
     script = _RESIGN_SCRIPT.format(
         finding=finding_id,
         vendor=exchange.vendor,
-        env=", ".join(names),
+        env=" and ".join(names),
         headers=headers,
         body=body,
         method=exchange.method,
@@ -227,7 +225,18 @@ def resign_command(exchange: Exchange, finding_id: str, files: dict[str, bytes])
     )
     script_name = f"{finding_id}-resign.py"
     files[script_name] = script.encode()
-    return f"python3 evidence/{script_name}  # signs anew from {', '.join(names)}; the recorded signature is not kept"
+    return (
+        f"python3 evidence/{script_name}  # signs anew from {' and '.join(names)}; the recorded signature is not kept"
+    )
+
+
+def _signing_names(exchange: Exchange) -> list[str]:
+    """The variables a signature is made from: the key id's placeholder (in `Access=`) and its secret's beside it."""
+    authorization = next(value for name, value in exchange.request_headers.items() if name.lower() == "authorization")
+    registered = REDACTOR.placeholders
+    names = sorted(name for name in registered if name in REDACTOR.placeholder(str(authorization)))
+    names += [name[:-2] + "SK" for name in names if name.endswith("AK") and name[:-2] + "SK" in registered]
+    return names or [f"the {exchange.vendor} credentials"]
 
 
 IN_PROCESS_SUFFIX = ".emulator"
