@@ -205,8 +205,9 @@ class AltumEmulator:
             return body
         try:
             document = parse_json(body)
-        except json.JSONDecodeError as error:
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             text = body.decode("utf-8", "replace")
+            error = exc if isinstance(exc, json.JSONDecodeError) else json.JSONDecodeError("Invalid encoding", text, 0)
             ctx = {"msg": error.msg, "doc": text, "pos": error.pos, "lineno": error.lineno, "colno": error.colno}
             return self.validation_error(["body", error.pos], str(error), "value_error.jsondecode", ctx)
         except Malformed:

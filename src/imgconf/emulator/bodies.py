@@ -150,14 +150,16 @@ def _depth(node: Any) -> int:
 
 
 def parse_json(body: bytes | str) -> Any:
-    """json.loads, with every failure (bad syntax or encoding, too deep, too long a number) as Malformed."""
+    """json.loads, with the failures a vendor's parser would not meet as ordinary syntax errors (nested too
+    deep, too long a number) as Malformed; JSONDecodeError and UnicodeDecodeError pass through (all three are
+    ValueErrors, for a caller that answers them alike)."""
     try:
         document = json.loads(body)
     except RecursionError:
         raise Malformed("the document nests deeper than the parser allows") from None
-    except json.JSONDecodeError:
-        raise
-    except ValueError as exc:  # UnicodeDecodeError, and "Exceeds the limit (4300 digits)" for long integers
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise  # what a vendor's own parser reports in its own way
+    except ValueError as exc:  # "Exceeds the limit (4300 digits)" for long integers
         raise Malformed(str(exc)) from None
     if _depth(document) > MAX_JSON_DEPTH:
         raise Malformed("the document nests too deep")
