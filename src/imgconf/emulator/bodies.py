@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,7 +68,7 @@ def with_body(request: Request, body: bytes) -> Request:
     return Request(request.scope, receive)
 
 
-async def _bounded(request: Request, limit: int) -> AsyncIterator[bytes]:
+async def _bounded(request: Request, limit: int) -> AsyncGenerator[bytes, None]:
     size = 0
     async for chunk in request.stream():
         size += len(chunk)

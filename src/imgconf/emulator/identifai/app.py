@@ -206,9 +206,10 @@ class IdentifaiEmulator:
         spooled: Spooled | None = None
         url = ""
         if by_url:
-            url = forms.field(form, "file_url")
-            if url is None:
+            given = forms.field(form, "file_url")
+            if given is None:
                 raise forms.Invalid("The file_url field is required.")
+            url = given
             if not forms.is_url(url):
                 raise forms.Invalid("The file_url field must be a valid URL.")
             name = urlsplit(url).path.rsplit("/", 1)[-1] or "file"
