@@ -270,7 +270,9 @@ class ImageRecognizeEmulator:
             entries = _text(rng)
         else:
             threshold = bounded_int(fields["nsfw_min_confidence"])
-            labels = [{"name": name, "confidence": _percent(rng, 0.5, 99.9)} for name in rng.sample(NSFW_LABELS, 4)]
+            labels: list[dict[str, Any]] = [
+                {"name": name, "confidence": _percent(rng, 0.5, 99.9)} for name in rng.sample(NSFW_LABELS, 4)
+            ]
             entries = [label for label in labels if label["confidence"] >= threshold]
         if self.config.drifting("imagerecognize.confidence-as-string"):
             for entry in entries:

@@ -65,7 +65,7 @@ def build_apps(vendors: list[str], configs: Mapping[str, EmulatorConfig]) -> dic
 def bind(host: str, ports: list[int]) -> list[socket.socket]:
     if not is_loopback_host(host):
         raise UsageError(f"the emulator serves on loopback only; {host!r} is not a loopback address")
-    sockets = []
+    sockets: list[socket.socket] = []
     for port in ports:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)

@@ -10,6 +10,7 @@ answers the tags. IAM sits beside it on the same app, as both specs are served f
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -40,7 +41,7 @@ def documented_fixtures() -> dict[str, bytes]:
 
 
 class HuaweiEmulator:
-    def __init__(self, config: EmulatorConfig, credentials: tuple[dict[str, str], ...]) -> None:
+    def __init__(self, config: EmulatorConfig, credentials: tuple[Mapping[str, str], ...]) -> None:
         self.config = config
         self.answers = Answers(config)
         self.directory = Directory(credentials, config.clock)
@@ -147,7 +148,7 @@ class HuaweiEmulator:
         return self.answers.gateway(request, answers.NO_SUCH_API)
 
 
-def create_app(config: EmulatorConfig, credentials: tuple[dict[str, str], ...]) -> SlowEveryNth:
+def create_app(config: EmulatorConfig, credentials: tuple[Mapping[str, str], ...]) -> SlowEveryNth:
     emulator = HuaweiEmulator(config, credentials)
     app = Starlette(
         routes=[

@@ -45,7 +45,7 @@ from imgconf.emulator.identifai.store import (
 from imgconf.vendors.identifai import wants_json
 
 # Which account each credential field of the module's defaults (or of --credential) opens.
-ROLES = {
+ROLES: dict[str, dict[str, bool | float]] = {
     "api_key": {"partner": True},
     "user_api_key": {"partner": False},
     "spent_api_key": {"partner": False, "credits": 0.0},
