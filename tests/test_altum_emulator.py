@@ -100,8 +100,8 @@ def test_undocumented_routes_get_the_gateways_403(base):
 def test_url_inputs_never_leave_loopback(monkeypatch):
     fetched: list[str] = []
     monkeypatch.setattr(
-        "imgconf.emulator.common.requests.get",
-        lambda url, **kwargs: fetched.append(url) or pytest.fail(f"fetched {url}"),
+        "imgconf.emulator.fetch.get",
+        lambda url, max_bytes: fetched.append(url) or pytest.fail(f"fetched {url}"),
     )
     client = get_client(altum.create_app(EmulatorConfig()))
     for url in (

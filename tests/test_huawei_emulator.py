@@ -13,7 +13,7 @@ import requests
 from schemathesis.python import asgi
 
 from imgconf import images
-from imgconf.emulator import common
+from imgconf.emulator import fetch
 from imgconf.emulator.config import EmulatorConfig
 from imgconf.emulator.huawei import DEFAULT_CREDENTIALS, DRIFTS, create_app
 from imgconf.vendors.huawei import DOCUMENTED_TOKEN, probes
@@ -276,7 +276,7 @@ def test_urls_never_leave_loopback(emulator, monkeypatch):
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("the emulator tried to fetch over the network")
 
-    monkeypatch.setattr(common.requests, "get", refuse)
+    monkeypatch.setattr(fetch, "get", refuse)
     for url in ("https://example.com/a.jpg", "http://10.0.0.1/a.jpg", "http://169.254.169.254/latest"):
         assert error(emulator.post(V2, json={"url": url}, auth=KEYS)) == (400, "ModelArts.4603"), url
     documented = emulator.post(V2, json={"url": "https://BucketName.obs.myhuaweicloud.com/ObjectName"}, auth=KEYS)

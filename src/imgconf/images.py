@@ -75,8 +75,23 @@ class NotAnImage(ValueError):
 _FORMATS = {value: key for key, value in ENCODINGS.items()} | {"MPO": "jpeg"}
 
 
-def decode(data: bytes, max_pixels: int = 90_000_000) -> Decoded:
-    """Fully decode an image, so a truncated or corrupt file is refused like a real server refuses it."""
+MAX_PIXELS = 90_000_000
+
+
+def declared_size(data: bytes) -> tuple[int, int] | None:
+    """The width and height the header declares, read without decoding a pixel (None: not an image)."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return image.size
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, EOFError):
+        return None
+
+
+def decode(data: bytes, max_pixels: int = MAX_PIXELS) -> Decoded:
+    """Fully decode an image, so a truncated or corrupt file is refused like a real server refuses it.
+
+    The declared size is checked before a pixel is decoded, so an image over the limit costs only its header.
+    """
     if not data:
         raise NotAnImage("empty file")
     try:

@@ -4,6 +4,11 @@ Two nets, because either alone leaks: names (a header, query parameter, form
 field or JSON key that is sensitive by name is blanked whatever it holds) and
 values (every credential the run was given is replaced wherever it appears,
 also URL-encoded or JSON-escaped, in any text that reaches disk or stdout).
+Two shapes are secret whatever their value: the userinfo of a URL
+(`http://user:password@host` is a credential, however short the password),
+and a signature computed from a secret (`SDK-HMAC-SHA256 ... Signature=`):
+replacing the key id in it leaves a value that authenticates for minutes, so
+it is never shown, only re-computed (see imgconf.report.evidence).
 """
 
 from __future__ import annotations
@@ -48,6 +53,26 @@ SENSITIVE_NAMES = frozenset(
 # every report, and no real credential is that short.
 MIN_SECRET_LENGTH = 6
 
+# `scheme://userinfo@`: what sits between `://` and the first `@` of the authority is a credential.
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/?#\s@\"'<>]*@")
+_USERINFO_BYTES = re.compile(rb"(?i)\b([a-z][a-z0-9+.\-]*://)[^/?#\s@\"'<>]*@")
+# Authorization values that are an HMAC over the request with a secret key, not the key itself.
+_SIGNATURE = re.compile(r"(?i)^\S*HMAC\S*\s|[\s,]Signature=")
+
+
+# What stands for userinfo: still a valid URL (brackets in an authority would make it an IPv6 literal).
+USERINFO_REDACTED = "REDACTED"
+
+
+def strip_userinfo(text: str) -> str:
+    """Every `scheme://user:password@` in the text as `scheme://REDACTED@`."""
+    return _USERINFO.sub(lambda match: f"{match.group(1)}{USERINFO_REDACTED}@", text) if "://" in text else text
+
+
+def is_signature(value: str) -> bool:
+    """Whether a header value is a request signature derived from a secret (AK/SK, AWS SigV4 and the like)."""
+    return bool(_SIGNATURE.search(value))
+
 
 def is_sensitive_name(name: str) -> bool:
     return name.lower() in SENSITIVE_NAMES
@@ -83,22 +108,35 @@ class Redactor:
     def secrets(self) -> frozenset[str]:
         return frozenset(self._secrets)
 
+    @property
+    def placeholders(self) -> frozenset[str]:
+        """The `$ENV_VAR` names registered to stand for secrets."""
+        return frozenset(self._placeholders.values())
+
     def text(self, value: str) -> str:
         pattern = self._pattern
-        if pattern is None or not value:
+        if not value:
             return value
-        return pattern.sub(REDACTED, value)
+        value = strip_userinfo(value)
+        return value if pattern is None else pattern.sub(REDACTED, value)
 
     def placeholder(self, value: str) -> str:
         """The text with every secret replaced by its placeholder, or by REDACTED when it has none."""
         pattern = self._pattern
-        if pattern is None or not value:
+        if not value:
+            return value
+        value = strip_userinfo(value)
+        if pattern is None:
             return value
         return pattern.sub(lambda match: self._placeholders.get(match.group(0), REDACTED), value)
 
     def bytes(self, value: bytes) -> bytes:
         pattern = self._pattern
-        if pattern is None or not value:
+        if not value:
+            return value
+        if b"://" in value:
+            value = _USERINFO_BYTES.sub(lambda match: match.group(1) + USERINFO_REDACTED.encode() + b"@", value)
+        if pattern is None:
             return value
         for secret in sorted(self._secrets, key=len, reverse=True):
             value = value.replace(secret.encode(), REDACTED.encode())
@@ -108,7 +146,12 @@ class Redactor:
         return {name: REDACTED if is_sensitive_name(name) else self.text(str(value)) for name, value in headers.items()}
 
     def url(self, url: str) -> str:
-        parts = urlsplit(url)
+        try:
+            parts = urlsplit(url)
+        except ValueError:  # not a URL urllib can split ("http://[" ...): redact it as text
+            return self.text(url)
+        if "@" in parts.netloc:
+            parts = parts._replace(netloc=f"{USERINFO_REDACTED}@{parts.netloc.rsplit('@', 1)[1]}")
         if parts.query:
             pairs = [
                 (name, REDACTED if is_sensitive_name(name) else value)

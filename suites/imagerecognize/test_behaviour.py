@@ -6,6 +6,8 @@ each analysis spends the account's quota and the run's request budget, so sweeps
 cases there, and what needs a second key (402, cache isolation) runs only when one is configured.
 """
 
+import itertools
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -275,24 +277,50 @@ def test_an_image_over_50_mb_is_413(api):
 # -- quota --------------------------------------------------------------------------------------------------
 
 
+# The quota is the account's, not the run's: another client using the same key (a second run, a colleague)
+# spends it between two of our reads. So a drop of less than one unit per analysis is a violation whoever
+# else is calling (no one can give quota back), while a larger drop may be someone else's: the arithmetic
+# is retried a few times for a quiet moment, and the test is skipped, not failed, when none comes.
+QUOTA_ATTEMPTS = 3
+
+
+def skip_shared_quota(seen: list[list[int]]) -> None:
+    pytest.skip(
+        f"the key's quota fell by more than this test spent in {QUOTA_ATTEMPTS} attempts ({seen}): "
+        "another client is using the key, so the quota arithmetic cannot be checked"
+    )
+
+
 @pytest.mark.rule("imagerecognize.quota.decrement")
 def test_each_analysed_image_costs_one_unit_of_quota(api):
     kinds = ("objects", "celebrities", "nsfw") if LOCAL else ("objects", "celebrities")
-    quotas = [quota_after(api, kind) for kind in kinds]
-    expected = [quotas[0] - index for index in range(len(quotas))]
-    assert quotas == expected, f"quota after each of {kinds}: {quotas}, expected {expected}"
+    seen = []
+    for _ in range(QUOTA_ATTEMPTS):
+        quotas = [quota_after(api, kind) for kind in kinds]
+        drops = [before - after for before, after in itertools.pairwise(quotas)]
+        assert all(drop >= 1 for drop in drops), f"quota after each of {kinds}: {quotas}: an analysis cost nothing"
+        if all(drop == 1 for drop in drops):
+            return
+        seen.append(quotas)
+    skip_shared_quota(seen)
 
 
 @pytest.mark.rule("imagerecognize.quota.free-refusals")
 def test_refusals_and_cache_reads_cost_nothing(api):
-    before = quota_after(api, "celebrities")
-    assert_refused(api, analyse(api, "celebrities", images.render(16, 16, 5, "gif")), 415)
-    if LOCAL:
-        assert_refused(api, analyse(api, "objects", drop=("max_labels",)), 430)
-    cached = read_cache(api)
-    api.validate(cached)
-    after = quota_after(api, "celebrities")
-    assert after == before - 1, f"quota went from {before} to {after} across one analysis, refusals and a cache read"
+    seen = []
+    for _ in range(QUOTA_ATTEMPTS):
+        before = quota_after(api, "celebrities")
+        assert_refused(api, analyse(api, "celebrities", images.render(16, 16, 5, "gif")), 415)
+        if LOCAL:
+            assert_refused(api, analyse(api, "objects", drop=("max_labels",)), 430)
+        cached = read_cache(api)
+        api.validate(cached)
+        after = quota_after(api, "celebrities")
+        assert after <= before - 1, f"quota went from {before} to {after} across one analysis: it cost nothing"
+        if after == before - 1:
+            return
+        seen.append([before, after])
+    skip_shared_quota(seen)
 
 
 @pytest.mark.rule("imagerecognize.quota.exhausted")
@@ -308,14 +336,27 @@ def test_a_key_without_quota_gets_402(api, kind):
 
 @pytest.mark.rule("imagerecognize.cache.latest")
 def test_the_cache_returns_the_latest_result(api):
-    api.validate(analyse(api, "objects", JPEG))
-    latest = analyse(api, "celebrities", PNG)
-    api.validate(latest)
-    expected = data_of(latest)
-    for method, path in (("GET", V2), ("POST", V2), ("GET", V3)) if LOCAL else (("GET", V2), ("POST", V2)):
-        response = read_cache(api, method, path=path)
-        api.validate(response)
-        assert data_of(response) == expected, f"{method} {path} type=cache: {body(response)}; latest was {expected}"
+    """A cached result with less quota left than ours is another client's later analysis (the key is shared):
+    that attempt proves nothing either way and is repeated; a stale one (more quota left) is a violation."""
+    seen = []
+    for _ in range(QUOTA_ATTEMPTS):
+        api.validate(analyse(api, "objects", JPEG))
+        latest = analyse(api, "celebrities", PNG)
+        api.validate(latest)
+        expected = data_of(latest)
+        interfered = False
+        for method, path in (("GET", V2), ("POST", V2), ("GET", V3)) if LOCAL else (("GET", V2), ("POST", V2)):
+            response = read_cache(api, method, path=path)
+            api.validate(response)
+            cached = data_of(response)
+            if isinstance(cached.get("quota"), int) and cached["quota"] < expected["quota"] and cached != expected:
+                interfered = True
+                break
+            assert cached == expected, f"{method} {path} type=cache: {body(response)}; latest was {expected}"
+        if not interfered:
+            return
+        seen.append([expected["quota"], cached["quota"]])
+    skip_shared_quota(seen)
 
 
 @pytest.mark.rule("imagerecognize.cache.per-key")

@@ -9,8 +9,8 @@ import click
 
 from imgconf import emulator as registry
 from imgconf.emulator import server
-from imgconf.emulator.common import is_loopback_host
 from imgconf.emulator.config import EmulatorConfig
+from imgconf.emulator.fetch import is_loopback_host
 from imgconf.errors import UsageError
 
 

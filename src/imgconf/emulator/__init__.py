@@ -21,7 +21,7 @@ from imgconf.errors import UsageError
 
 __all__ = ["Category", "Drift", "Emulator", "EmulatorConfig", "all_emulators", "catalogue", "get", "resolve_drifts"]
 
-_NOT_EMULATORS = {"common", "config", "drift", "server"}
+_NOT_EMULATORS = {"bodies", "config", "decoding", "drift", "fetch", "middleware", "randomness", "server"}
 
 
 @dataclass(frozen=True)

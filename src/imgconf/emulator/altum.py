@@ -18,26 +18,19 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
-from starlette.exceptions import HTTPException
-from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from imgconf import images
-from imgconf.emulator.common import (
-    BodyTooLarge,
-    Disturbances,
-    DownloadFailed,
-    SlowEveryNth,
-    UrlFetcher,
-    content_rng,
-    percent,
-    read_limited,
-    with_body,
-)
+from imgconf.emulator import decoding
+from imgconf.emulator.bodies import BodyTooLarge, Malformed, declared_too_large, parse_json, read_limited, stream_form
 from imgconf.emulator.config import EmulatorConfig
 from imgconf.emulator.drift import Category, Drift
+from imgconf.emulator.fetch import DownloadFailed, UrlFetcher
+from imgconf.emulator.middleware.disturbances import Disturbances
+from imgconf.emulator.middleware.latency import SlowEveryNth
+from imgconf.emulator.randomness import content_rng, percent
 
 VENDOR = "altum"
 DEFAULT_CREDENTIALS: tuple[dict[str, str], ...] = ({"api_key": "altum-emulator-key"},)
@@ -156,47 +149,70 @@ class AltumEmulator:
 
     # -- endpoints ----------------------------------------------------------------------------
 
-    async def admitted(self, request: Request) -> bytes | Response:
-        """The body of a request the gateway and the key check let through, or the answer that stopped it."""
+    def admitted(self, request: Request) -> Response | None:
+        """The answer that stops a request before its body is read (gateway, declared size), or None."""
         refused = self.gateway(request)
         if refused is not None:
             return refused
+        if declared_too_large(request, PAYLOAD_LIMIT):
+            return self.too_large()
+        return None
+
+    async def label_upload(self, request: Request) -> Response:
+        """The form is parsed as it streams in and the image part spooled, never the whole body held twice."""
+        refused = self.admitted(request)
+        if refused is not None:
+            return refused
+        try:
+            form = await stream_form(request, PAYLOAD_LIMIT)
+        except BodyTooLarge:
+            return self.too_large()
+        except Malformed:
+            return self.json(PARSE_ERROR, 400) if self.authorised(request) else self.json(UNAUTHORIZED, 401)
+        try:
+            if not self.authorised(request):
+                return self.json(UNAUTHORIZED, 401)
+            field = form.get("image")
+            if field is None:
+                return self.missing_image()
+            data = await field.read() if isinstance(field, UploadFile) else str(field).encode()
+        finally:
+            await form.close()
+        return await self.labelled(data, bad_image=BAD_FORMAT)
+
+    async def body(self, request: Request) -> bytes | Response:
+        """A body read whole (at most 10 MB), or the gateway's or the key check's answer."""
         try:
             body = await read_limited(request, PAYLOAD_LIMIT)
         except BodyTooLarge:
-            return self.json({"message": "Request Too Long"}, 413)
+            return self.too_large()
         if not self.authorised(request):
             return self.json(UNAUTHORIZED, 401)
         return body
 
-    async def label_upload(self, request: Request) -> Response:
-        body = await self.admitted(request)
-        if isinstance(body, Response):
-            return body
-        try:
-            form = await with_body(request, body).form()
-        except (MultiPartException, HTTPException):  # Starlette raises the latter inside an app
-            return self.json(PARSE_ERROR, 400)
-        try:
-            field = form.get("image")
-            if field is None:
-                return self.validation_error(["body", "image"], "field required", "value_error.missing")
-            data = await field.read() if isinstance(field, UploadFile) else str(field).encode()
-        finally:
-            await form.close()
-        return self.labelled(data, bad_image=BAD_FORMAT)
+    def missing_image(self) -> Response:
+        return self.validation_error(["body", "image"], "field required", "value_error.missing")
+
+    def too_large(self) -> Response:
+        return self.json({"message": "Request Too Long"}, 413)
 
     async def label_url(self, request: Request) -> Response:
-        body = await self.admitted(request)
+        refused = self.admitted(request)
+        if refused is not None:
+            return refused
+        body = await self.body(request)
         if isinstance(body, Response):
             return body
         try:
-            document = json.loads(body)
+            document = parse_json(body)
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             text = body.decode("utf-8", "replace")
             error = exc if isinstance(exc, json.JSONDecodeError) else json.JSONDecodeError("Invalid encoding", text, 0)
             ctx = {"msg": error.msg, "doc": text, "pos": error.pos, "lineno": error.lineno, "colno": error.colno}
             return self.validation_error(["body", error.pos], str(error), "value_error.jsondecode", ctx)
+        except Malformed:
+            # FastAPI answers any other failure of its body parser so (x-assumption altum-malformed-body).
+            return self.json(PARSE_ERROR, 400)
         if not isinstance(document, dict):
             return self.validation_error(["body"], "value is not a valid dict", "type_error.dict")
         if "url" not in document:
@@ -212,17 +228,20 @@ class AltumEmulator:
             data = await self.fetcher.fetch(url)
         except DownloadFailed:
             return self.json(BAD_URL, 400)
-        return self.labelled(data, bad_image=BAD_URL)
+        return await self.labelled(data, bad_image=BAD_URL)
 
-    async def unknown_route(self, request: Request) -> Response:
-        # API Gateway answers undefined methods and paths like a missing key (x-assumption altum-unknown-routes).
+    async def unknown_route(self, request: Request, exc: Exception | None = None) -> Response:
+        """API Gateway answers undefined methods and paths like a missing key (x-assumption altum-unknown-routes).
+
+        Also the app's 405 handler: a method no route lists (QUERY, say) gets this answer, not Starlette's text.
+        """
         return self.json(MISSING_TOKEN, 403)
 
     # -- answers ------------------------------------------------------------------------------
 
-    def labelled(self, data: bytes, bad_image: dict[str, str]) -> Response:
+    async def labelled(self, data: bytes, bad_image: dict[str, str]) -> Response:
         try:
-            decoded = images.decode(data)
+            decoded = await decoding.decode(data)
         except images.NotAnImage:
             return self.bad_format(bad_image)
         if decoded.format not in ("jpeg", "png"):
@@ -313,7 +332,8 @@ def create_app(config: EmulatorConfig | None = None) -> SlowEveryNth:
             Route("/labelling/img", emulator.label_upload, methods=["POST"]),
             Route("/labelling/url", emulator.label_url, methods=["POST"]),
             Route("/{path:path}", emulator.unknown_route, methods=ALL_METHODS),
-        ]
+        ],
+        exception_handlers={405: emulator.unknown_route},
     )
     disturbed = Disturbances(
         app, config, throttled={"message": "Too Many Requests"}, failing={"message": "Internal server error"}

@@ -23,16 +23,18 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.datastructures import UploadFile
-from starlette.exceptions import HTTPException
-from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from imgconf import images
-from imgconf.emulator.common import BodyTooLarge, Disturbances, SlowEveryNth, content_rng, read_limited, with_body
+from imgconf.emulator import decoding
+from imgconf.emulator.bodies import BodyTooLarge, Malformed, bounded_int, stream_form
 from imgconf.emulator.config import EmulatorConfig
 from imgconf.emulator.drift import Category, Drift
+from imgconf.emulator.middleware.disturbances import Disturbances
+from imgconf.emulator.middleware.latency import SlowEveryNth
+from imgconf.emulator.randomness import content_rng
 
 VENDOR = "imagerecognize"
 DEFAULT_CREDENTIALS: tuple[dict[str, str], ...] = (
@@ -178,26 +180,25 @@ class ImageRecognizeEmulator:
     async def endpoint(self, request: Request) -> Response:
         if request.method == "POST":
             try:
-                body = await read_limited(request, MAX_IMAGE + FORM_OVERHEAD)
+                fields, files = await self.read_form(request)
             except BodyTooLarge:
                 return self.error(413)
-            fields, files = await self.read_form(request, body)
         else:
             fields, files = dict(request.query_params), {}
-        return self.script(request.method, fields, files)
+        return await self.script(request.method, fields, files)
 
     @staticmethod
-    async def read_form(request: Request, body: bytes) -> tuple[dict[str, str], dict[str, bytes]]:
-        """Form fields and file parts, as a PHP script sees $_POST and $_FILES (the last of a repeated name wins)."""
-        kind = request.headers.get("content-type", "").lower()
-        if not body or not kind.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+    async def read_form(request: Request) -> tuple[dict[str, str], dict[str, bytes]]:
+        """Form fields and file parts, as a PHP script sees $_POST and $_FILES (the last of a repeated name wins).
+
+        The body is parsed as it streams in, file parts spooled to disk, so a request holds its image once.
+        """
+        try:
+            form = await stream_form(request, MAX_IMAGE + FORM_OVERHEAD, max_part_size=MAX_IMAGE + FORM_OVERHEAD)
+        except Malformed:
             return {}, {}
         fields: dict[str, str] = {}
         files: dict[str, bytes] = {}
-        try:
-            form = await with_body(request, body).form(max_part_size=MAX_IMAGE + FORM_OVERHEAD)
-        except (MultiPartException, HTTPException, UnicodeDecodeError, ValueError):
-            return {}, {}
         try:
             for name, value in form.multi_items():
                 if isinstance(value, UploadFile):
@@ -211,7 +212,7 @@ class ImageRecognizeEmulator:
 
     # -- the script ---------------------------------------------------------------------------------------
 
-    def script(self, method: str, fields: dict[str, str], files: dict[str, bytes]) -> Response:
+    async def script(self, method: str, fields: dict[str, str], files: dict[str, bytes]) -> Response:
         """The checks in the spec's order (x-assumption imagerecognize-check-order); quota is spent last."""
         if not fields and not files:
             return self.error(300)
@@ -232,7 +233,7 @@ class ImageRecognizeEmulator:
         if len(image) > MAX_IMAGE:
             return self.error(413)
         try:
-            decoded = images.decode(image)
+            decoded = await decoding.decode(image)
         except images.NotAnImage:
             return self.error(412)
         if decoded.format not in ("jpeg", "png"):
@@ -268,8 +269,10 @@ class ImageRecognizeEmulator:
         elif kind == "detect_text":
             entries = _text(rng)
         else:
-            threshold = int(fields["nsfw_min_confidence"])
-            labels = [{"name": name, "confidence": _percent(rng, 0.5, 99.9)} for name in rng.sample(NSFW_LABELS, 4)]
+            threshold = bounded_int(fields["nsfw_min_confidence"])
+            labels: list[dict[str, Any]] = [
+                {"name": name, "confidence": _percent(rng, 0.5, 99.9)} for name in rng.sample(NSFW_LABELS, 4)
+            ]
             entries = [label for label in labels if label["confidence"] >= threshold]
         if self.config.drifting("imagerecognize.confidence-as-string"):
             for entry in entries:
@@ -281,9 +284,9 @@ class ImageRecognizeEmulator:
         found = [_entry(name, rng, 50, 100, boxes=rng.randint(1, 3)) for name in rng.sample(OBJECT_LABELS, 12)]
         found.sort(key=lambda entry: entry["confidence"], reverse=True)
         if not self.config.drifting("imagerecognize.min-confidence-ignored"):
-            found = [entry for entry in found if entry["confidence"] >= int(fields["min_confidence"])]
+            found = [entry for entry in found if entry["confidence"] >= bounded_int(fields["min_confidence"])]
         if not self.config.drifting("imagerecognize.max-labels-ignored"):
-            found = found[: int(fields["max_labels"])]
+            found = found[: bounded_int(fields["max_labels"])]
         return found
 
     # -- answers ------------------------------------------------------------------------------------------
@@ -298,6 +301,13 @@ class ImageRecognizeEmulator:
         mirrored = self.http_status == "mirror" and not self.config.drifting("imagerecognize.errors-http-200")
         return self.json(body, status if mirrored else 200)
 
+    async def method_not_allowed(self, request: Request, exc: Exception) -> Response:
+        """A method the script is not run for (QUERY, PUT...): 405 in the API's own envelope, not the server's text
+        (x-assumption imagerecognize-method-not-allowed)."""
+        response = self.json({"status": 405, "status_message": "Method Not Allowed", "data": None}, 405)
+        response.headers["Allow"] = "GET, POST"
+        return response
+
     def json(self, body: dict[str, Any], status: int) -> Response:
         if self.config.drifting("imagerecognize.json-as-html"):
             return Response(json.dumps(body, separators=(",", ":")), status, media_type="text/html")
@@ -309,12 +319,12 @@ def parameter_problem(kind: str, fields: dict[str, str]) -> str | None:
     if kind == "objects":
         if fields.get("max_labels") is None:
             return "Missing parameter max_labels for type objects"
-        if not _digits(fields["max_labels"]) or int(fields["max_labels"]) < 1:
+        if not _digits(fields["max_labels"]) or bounded_int(fields["max_labels"]) < 1:
             return "Invalid parameter max_labels: an integer greater than 0 is required"
     for name in PERCENT_FIELDS.get(kind, ()):
         if fields.get(name) is None:
             return f"Missing parameter {name} for type {kind}"
-        if not _digits(fields[name]) or int(fields[name]) > 100:
+        if not _digits(fields[name]) or bounded_int(fields[name]) > 100:
             return f"Invalid parameter {name}: an integer from 0 to 100 is required"
     return None
 
@@ -363,7 +373,7 @@ def create_app(config: EmulatorConfig | None = None) -> SlowEveryNth:
         routes.append(Route(f"/api/{version}/", emulator.endpoint, methods=["GET", "POST"]))
         routes.append(Route(f"/api/{version}", emulator.directory_redirect, methods=["GET", "POST"]))
     disturbed = Disturbances(
-        Starlette(routes=routes),
+        Starlette(routes=routes, exception_handlers={405: emulator.method_not_allowed}),
         config,
         throttled={"status": 429, "status_message": "Too Many Requests", "data": None},
         failing={"status": 500, "status_message": "Internal Server Error", "data": None},

@@ -26,8 +26,8 @@ import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from imgconf import emulator as registry
-from imgconf.emulator.common import is_loopback_host
 from imgconf.emulator.config import EmulatorConfig
+from imgconf.emulator.fetch import is_loopback_host
 from imgconf.errors import TargetUnreachable, UsageError
 
 
@@ -65,7 +65,7 @@ def build_apps(vendors: list[str], configs: Mapping[str, EmulatorConfig]) -> dic
 def bind(host: str, ports: list[int]) -> list[socket.socket]:
     if not is_loopback_host(host):
         raise UsageError(f"the emulator serves on loopback only; {host!r} is not a loopback address")
-    sockets = []
+    sockets: list[socket.socket] = []
     for port in ports:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)

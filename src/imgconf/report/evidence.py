@@ -14,7 +14,7 @@ import shlex
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from imgconf.redact import REDACTED, REDACTOR, is_sensitive_name
+from imgconf.redact import REDACTED, REDACTOR, is_sensitive_name, is_signature
 from imgconf.report.outcome import Evidence
 from imgconf.wire.exchange import Exchange
 from imgconf.wire.multipart import parts
@@ -101,7 +101,15 @@ def from_exchange(exchange: Exchange, finding_id: str) -> Evidence:
 
 
 def curl_command(exchange: Exchange, finding_id: str, files: dict[str, bytes]) -> str:
-    """A curl command that repeats the request; credentials as $ENV references, images as files beside the report."""
+    """A curl command that repeats the request; credentials as $ENV references, images as files beside the report.
+
+    A signed request gets a re-signing script instead (`resign_command`): its signature is derived from a
+    secret and stays valid for minutes, so it is never written down.
+    """
+    if any(
+        name.lower() == "authorization" and is_signature(str(value)) for name, value in exchange.request_headers.items()
+    ):
+        return resign_command(exchange, finding_id, files)
     words = ["curl", "-sS", "-i", "-X", exchange.method]
     content_type = _content_type(exchange.request_headers)
     multipart = content_type.lower().startswith("multipart/") and exchange.request_size == len(exchange.request_body)
@@ -109,10 +117,7 @@ def curl_command(exchange: Exchange, finding_id: str, files: dict[str, bytes]) -
         lowered = name.lower()
         if lowered in _SKIP_IN_CURL or (multipart and lowered == "content-type"):
             continue
-        shown = REDACTOR.placeholder(str(value))
-        if is_sensitive_name(name) and shown == str(value):
-            shown = REDACTED
-        words += ["-H", f"{name}: {shown}"]
+        words += ["-H", f"{name}: {_header_reference(name, str(value), exchange.vendor)}"]
     if multipart:
         for index, part in enumerate(parts(content_type, exchange.request_body)):
             payload: bytes = part["bytes"]
@@ -134,6 +139,81 @@ def curl_command(exchange: Exchange, finding_id: str, files: dict[str, bytes]) -
             words += ["--data-binary", f"@evidence/{filename}"]
     words.append(REDACTOR.placeholder(reproducible_url(exchange.url)))
     return " ".join(_quote(word) for word in words)
+
+
+def _header_reference(name: str, value: str, vendor: str) -> str:
+    """A header's value as a reproducer shows it: known secrets as their $ENV placeholder, and a sensitive
+    header holding an unregistered value (a token a test obtained itself) as `$VENDOR_HEADER_NAME`."""
+    shown = REDACTOR.placeholder(value)
+    if is_sensitive_name(name) and shown == value:
+        return "$" + "".join(char if char.isalnum() else "_" for char in f"{vendor}_{name}").upper()
+    return shown
+
+
+# Headers the signer sets anew; the rest of a signed request's headers are replayed as recorded.
+_SET_BY_SIGNER = {"authorization", "x-sdk-date", "host", "content-length"}
+
+_RESIGN_SCRIPT = """\
+# Reproduces {finding}: the recorded request, signed anew by imgconf's signer for {vendor} with the
+# credentials in the environment ({env}). The recorded signature is not kept: it was derived from the
+# secret key and would still authenticate for minutes.
+import os
+import pathlib
+
+import requests
+
+from imgconf import vendors
+
+vendor = vendors.get({vendor!r})
+credentials = {{field.name: os.environ[field.env] for field in vendor.credentials if os.environ.get(field.env)}}
+headers = {{name: os.path.expandvars(value) for name, value in {headers!r}.items()}}
+body = {body}
+request = requests.Request({method!r}, os.path.expandvars({url!r}), headers=headers, data=body).prepare()
+vendor.auth.apply(request, credentials)
+response = requests.Session().send(request, timeout=30, allow_redirects=False)
+print(response.status_code, response.reason)
+print(*(f"{{name}}: {{value}}" for name, value in response.headers.items()), sep="\\n")
+print()
+print(response.text)
+"""
+
+
+def resign_command(exchange: Exchange, finding_id: str, files: dict[str, bytes]) -> str:
+    """A small Python script beside the report that signs the request again from the environment's AK/SK."""
+    headers = {
+        name: _header_reference(name, str(value), exchange.vendor)
+        for name, value in exchange.request_headers.items()
+        if name.lower() not in _SET_BY_SIGNER | _SKIP_IN_CURL
+    }
+    body = 'b""'
+    if exchange.request_size:
+        filename = f"{finding_id}-body.bin"
+        files[filename] = REDACTOR.bytes(exchange.request_body)
+        body = f"pathlib.Path(__file__).with_name({filename!r}).read_bytes()"
+    names = _signing_names(exchange)
+    script = _RESIGN_SCRIPT.format(
+        finding=finding_id,
+        vendor=exchange.vendor,
+        env=" and ".join(names),
+        headers=headers,
+        body=body,
+        method=exchange.method,
+        url=REDACTOR.placeholder(reproducible_url(exchange.url)),
+    )
+    script_name = f"{finding_id}-resign.py"
+    files[script_name] = script.encode()
+    return (
+        f"python3 evidence/{script_name}  # signs anew from {' and '.join(names)}; the recorded signature is not kept"
+    )
+
+
+def _signing_names(exchange: Exchange) -> list[str]:
+    """The variables a signature is made from: the key id's placeholder (in `Access=`) and its secret's beside it."""
+    authorization = next(value for name, value in exchange.request_headers.items() if name.lower() == "authorization")
+    registered = REDACTOR.placeholders
+    names = sorted(name for name in registered if name in REDACTOR.placeholder(str(authorization)))
+    names += [name[:-2] + "SK" for name in names if name.endswith("AK") and name[:-2] + "SK" in registered]
+    return names or [f"the {exchange.vendor} credentials"]
 
 
 IN_PROCESS_SUFFIX = ".emulator"

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from imgconf import vendors as registry
 from imgconf.errors import UsageError
+from imgconf.redact import REDACTOR
 from imgconf.targets.base import Connection, RunSettings, Target
 from imgconf.targets.emulator import InProcessEmulator, ServedEmulator
 from imgconf.targets.remote import LiveTarget, UrlTarget
@@ -68,9 +69,10 @@ def parse(value: str | None, cassette: Path | None = None) -> Target:
 def _check_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise UsageError(f"target {url!r} is not one of {FORMS}")
+        raise UsageError(f"target {REDACTOR.url(url)!r} is not one of {FORMS}")
     try:
         _ = parts.port
     except ValueError:
-        raise UsageError(f"target {url!r} has a port that is not a number") from None
+        raise UsageError(f"target {REDACTOR.url(url)!r} has a port that is not a number") from None
+    REDACTOR.add_secret(parts.password)  # userinfo is a credential: redacted by value too, wherever it appears
     return url.rstrip("/")

@@ -29,7 +29,7 @@ class Exchange:
     error: str | None = None
     test: str | None = None
     reason: str | None = None
-    match_key: str | None = None  # set when the run is recorded (see runner/cassette.py)
+    match_key: str | None = None  # set when the run is recorded (see wire/replay_keys.py)
 
     @property
     def path(self) -> str:

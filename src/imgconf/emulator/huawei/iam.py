@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from imgconf import paths
+from imgconf.emulator.bodies import parse_json
 from imgconf.emulator.huawei.accounts import Account, Directory, Token, iso
 from imgconf.emulator.huawei.answers import Answers
 from imgconf.emulator.huawei.gateway import Caller, Gateway
@@ -44,8 +45,8 @@ class Iam:
 
     def issue(self, request: Request, body: bytes) -> Response:
         try:
-            document = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+            document = parse_json(body)
+        except ValueError:  # bad syntax or encoding, nested too deep, an integer of over 4,300 digits
             return self.answers.keystone(400, INVALID_BODY)
         if not _token_request_validator().is_valid(document):
             return self.answers.keystone(400, INVALID_BODY)

@@ -10,6 +10,7 @@ answers the tags. IAM sits beside it on the same app, as both specs are served f
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -17,20 +18,16 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from imgconf import images
-from imgconf.emulator.common import (
-    BodyTooLarge,
-    Disturbances,
-    DownloadFailed,
-    SlowEveryNth,
-    UrlFetcher,
-    read_limited,
-)
+from imgconf.emulator.bodies import BodyTooLarge, read_limited
 from imgconf.emulator.config import EmulatorConfig
+from imgconf.emulator.fetch import DownloadFailed, UrlFetcher
 from imgconf.emulator.huawei import answers, tagging
 from imgconf.emulator.huawei.accounts import Directory
 from imgconf.emulator.huawei.answers import Answers, RequestIds
 from imgconf.emulator.huawei.gateway import Caller, Gateway
 from imgconf.emulator.huawei.iam import Iam
+from imgconf.emulator.middleware.disturbances import Disturbances
+from imgconf.emulator.middleware.latency import SlowEveryNth
 
 BODY_LIMIT = 12 * 1024 * 1024  # "requests whose body size is less than 12 MB" (seed §3.3)
 FETCH_LIMIT = 12 * 1024 * 1024  # downloads over 10 MB are refused as AIS.0504, past 12 MB they fail
@@ -44,7 +41,7 @@ def documented_fixtures() -> dict[str, bytes]:
 
 
 class HuaweiEmulator:
-    def __init__(self, config: EmulatorConfig, credentials: tuple[dict[str, str], ...]) -> None:
+    def __init__(self, config: EmulatorConfig, credentials: tuple[Mapping[str, str], ...]) -> None:
         self.config = config
         self.answers = Answers(config)
         self.directory = Directory(credentials, config.clock)
@@ -98,7 +95,7 @@ class HuaweiEmulator:
         data = await self._image(parsed)
         if isinstance(data, tuple):
             return self.answers.service(data)
-        decoded = tagging.check_image(data)
+        decoded = await tagging.check_image(data)
         if isinstance(decoded, tuple):
             return self.answers.service(decoded)
         chosen = tagging.select(tagging.candidates(data, decoded), parsed, self.config)
@@ -144,13 +141,14 @@ class HuaweiEmulator:
 
     # -- everything else ----------------------------------------------------------------------------
 
-    async def unknown_route(self, request: Request) -> Response:
+    async def unknown_route(self, request: Request, exc: Exception | None = None) -> Response:
+        """Also the app's 405 handler: a method no route lists (QUERY) is no API either (huawei-unknown-routes)."""
         if request.url.path.startswith("/v3/"):
             return self.answers.keystone(404, "The resource could not be found.")
         return self.answers.gateway(request, answers.NO_SUCH_API)
 
 
-def create_app(config: EmulatorConfig, credentials: tuple[dict[str, str], ...]) -> SlowEveryNth:
+def create_app(config: EmulatorConfig, credentials: tuple[Mapping[str, str], ...]) -> SlowEveryNth:
     emulator = HuaweiEmulator(config, credentials)
     app = Starlette(
         routes=[
@@ -159,7 +157,8 @@ def create_app(config: EmulatorConfig, credentials: tuple[dict[str, str], ...]) 
             Route("/v3/auth/tokens", emulator.issue_token, methods=["POST"]),
             Route("/v3/projects", emulator.list_projects, methods=["GET"]),
             Route("/{path:path}", emulator.unknown_route, methods=ALL_METHODS),
-        ]
+        ],
+        exception_handlers={405: emulator.unknown_route},
     )
     disturbed = Disturbances(
         app,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import math
 import random
 import re
@@ -21,10 +20,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from imgconf import images
-from imgconf.emulator.common import content_rng
+from imgconf.emulator import decoding
+from imgconf.emulator.bodies import parse_json
 from imgconf.emulator.config import EmulatorConfig
 from imgconf.emulator.huawei import answers
 from imgconf.emulator.huawei.vocabulary import VOCABULARY, Tag
+from imgconf.emulator.randomness import content_rng
 
 MAX_IMAGE_TEXT = 10 * 1024 * 1024  # "The size cannot exceed 10 MB" (of the base64 text, research §3.1)
 MIN_NARROW_SIDE = 16  # "must be greater than 15 pixels" (x-errata huawei-min-side: the seed is followed)
@@ -58,14 +59,20 @@ class TaggingRequest:
 
 
 def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    """A finite JSON number. An integer too large for a float (a limit of 10**400) is not one: APIG's
+    parser reads numbers as doubles, so the service sees infinity (x-assumption huawei-huge-numbers)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    if isinstance(value, int):
+        return value.bit_length() <= 1023
+    return math.isfinite(value)
 
 
 def parse(body: bytes, version: Version) -> TaggingRequest | Error:
     """The request's fields with their defaults, or the documented error for the first problem."""
     try:
-        document = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        document = parse_json(body)
+    except ValueError:  # bad syntax or encoding, nested too deep, an integer of over 4,300 digits
         return answers.BAD_JSON
     if not isinstance(document, dict):
         return answers.BAD_JSON
@@ -116,17 +123,21 @@ def decode_base64(text: str) -> bytes | Error:
 
 def url_error(url: str) -> Error | None:
     """ModelArts.4601 for anything that is not an http(s) URL with a plausible host."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # "http://[": an IPv6 literal that never closes
+        return answers.BAD_URL
     if parts.scheme not in ("http", "https") or not _HOST.match(parts.netloc.rsplit("@", 1)[-1]):
         return answers.BAD_URL
     return None
 
 
-def check_image(data: bytes) -> images.Decoded | Error:
+async def check_image(data: bytes) -> images.Decoded | Error:
+    """Size, format, decodability and sides, in the service's order; the decode runs off the event loop."""
     if len(data) > MAX_IMAGE_TEXT:
         return answers.BAD_SIZE
     try:
-        decoded = images.decode(data)
+        decoded = await decoding.decode(data)
     except images.NotAnImage:
         sniffed = next((fmt for magic, fmt in MAGIC.items() if data.startswith(magic)), None)
         return answers.DAMAGED if sniffed in FORMATS else answers.BAD_FORMAT

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp
 
-from imgconf.emulator.common import Disturbances
 from imgconf.emulator.config import EmulatorConfig
 from imgconf.emulator.identifai.app import build
 from imgconf.emulator.identifai.drifts import DRIFTS
 from imgconf.emulator.identifai.middleware import SlowLookups
+from imgconf.emulator.middleware.disturbances import Disturbances
 
 VENDOR = "identifai"
 

@@ -153,7 +153,7 @@ def video_result(digest_hex: str, options: Options) -> dict[str, Any]:
     models = [*FRAME_MODELS, *(["morphing"] if options.with_morphing else [])]
     if options.with_tampering:
         models.append("tampering")
-    frames = []
+    frames: list[dict[str, Any]] = []
     for index in range(count):
         frame_rng = _rng(digest_hex, f"frame:{index}")
         results = [_model(frame_rng, name, lean) for name in models]

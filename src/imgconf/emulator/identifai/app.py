@@ -19,15 +19,17 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
-from starlette.formparsers import MultiPartException, MultiPartParser
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from imgconf import images
-from imgconf.emulator.common import BodyTooLarge, DownloadFailed, UrlFetcher, read_limited, with_body
+from imgconf.emulator import decoding
+from imgconf.emulator.bodies import BodyTooLarge, Malformed, Spooled, inspect, read_limited, stream_form, with_body
 from imgconf.emulator.config import EmulatorConfig
+from imgconf.emulator.fetch import DownloadFailed, UrlFetcher
 from imgconf.emulator.identifai import analysis, delivery, drifts, forms, media
 from imgconf.emulator.identifai.limits import RateLimiter
 from imgconf.emulator.identifai.middleware import RequestLog
@@ -43,7 +45,7 @@ from imgconf.emulator.identifai.store import (
 from imgconf.wire.negotiation import wants_json
 
 # Which account each credential field of the module's defaults (or of --credential) opens.
-ROLES = {
+ROLES: dict[str, dict[str, bool | float]] = {
     "api_key": {"partner": True},
     "user_api_key": {"partner": False},
     "spent_api_key": {"partner": False, "credits": 0.0},
@@ -69,7 +71,11 @@ FIXTURE_AUDIO_URL = "https://www.w3schools.com/html/horse.mp3"
 
 @dataclass(frozen=True)
 class Submission:
-    data: bytes
+    """One submission. A video upload stays in its spooled file (`data` None): the analysis needs only its
+    digest and first bytes, so a 5 GB upload never enters memory."""
+
+    data: bytes | None
+    file: Spooled
     name: str
     ref_id: str | None
     webhook_url: str | None
@@ -166,18 +172,24 @@ class IdentifaiEmulator:
             return self.json({"error": DOWNLOAD_FAILED}, 400)
         finally:
             await form.close()
-        return self.start(request, account, kind, submission)
+        return await self.start(request, account, kind, submission)
 
     async def read_form(self, request: Request, kind: str, by_url: bool) -> FormData:
         """The submitted fields, read with a bound while the body streams in (never an unbounded buffer).
 
-        Images and speech (50 MB) are read into memory first; videos (5 GB) are parsed as they stream, their
-        file spooled to disk by the multipart parser. A body that does not parse counts as an empty form.
+        Uploads are parsed as they stream, their file part spooled to disk by the multipart parser (memory:
+        a chunk per request, plus the file itself once for an image or a clip, never for a video). URL
+        submissions and JSON bodies carry no file and are read whole, up to 1 MB. A body that does not parse
+        counts as an empty form.
         """
-        if kind == "video" and not by_url:
-            return await self.stream_form(request, media.VIDEO_LIMIT + FORM_SLACK)
-        limit = SMALL_BODY if by_url else media.limit_for(kind) + FORM_SLACK
-        return await self.parse_body(request, await read_limited(request, limit))
+        is_json = request.headers.get("content-type", "").startswith("application/json")
+        if by_url or is_json:
+            limit = SMALL_BODY if by_url else media.limit_for(kind) + FORM_SLACK
+            return await self.parse_body(request, await read_limited(request, limit))
+        try:
+            return await stream_form(request, media.limit_for(kind) + FORM_SLACK)
+        except Malformed:
+            return FormData()
 
     @staticmethod
     async def parse_body(request: Request, body: bytes) -> FormData:
@@ -186,37 +198,20 @@ class IdentifaiEmulator:
             return forms.json_form(body)
         try:
             return await with_body(request, body).form()
-        except (MultiPartException, HTTPException, AssertionError, ValueError):
-            return FormData()
-
-    async def stream_form(self, request: Request, limit: int) -> FormData:
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise BodyTooLarge
-        if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-            return FormData()
-
-        async def bounded() -> Any:
-            size = 0
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > limit:
-                    raise BodyTooLarge
-                yield chunk
-
-        try:
-            return await MultiPartParser(request.headers, bounded()).parse()
-        except (MultiPartException, HTTPException, ValueError):
+        except (MultiPartException, HTTPException, AssertionError, ValueError, KeyError):
             return FormData()
 
     async def parse_submission(self, form: FormData, kind: str, by_url: bool) -> Submission:
+        data: bytes | None = None
+        spooled: Spooled | None = None
+        url = ""
         if by_url:
-            url = forms.field(form, "file_url")
-            if url is None:
+            given = forms.field(form, "file_url")
+            if given is None:
                 raise forms.Invalid("The file_url field is required.")
+            url = given
             if not forms.is_url(url):
                 raise forms.Invalid("The file_url field must be a valid URL.")
-            data = None
             name = urlsplit(url).path.rsplit("/", 1)[-1] or "file"
         else:
             field = UPLOAD_FIELD[kind]
@@ -225,19 +220,24 @@ class IdentifaiEmulator:
                 raise forms.Invalid(f"The {field} field is required.")
             if not isinstance(part, UploadFile):
                 raise forms.Invalid(f"The {field} field must be a file.")
-            data = await part.read()
+            if kind == "video":
+                spooled = await inspect(part)
+            else:
+                data = await part.read()
+                spooled = Spooled.of(data)
             name = part.filename or field
         options, extra = forms.options(form, kind)
-        if data is None:
+        if spooled is None:
             data = await self.fetchers[kind].fetch(url)
-        if not media.accepts(kind, media.sniff(data)):
+            spooled = Spooled.of(data)
+        if not media.accepts(kind, media.sniff(spooled.head)):
             raise forms.Invalid(UNSUPPORTED)
-        if len(data) > media.limit_for(kind):
+        if spooled.size > media.limit_for(kind):
             raise forms.Invalid(TOO_LARGE)
-        return Submission(data, name, extra["ref_id"], extra["webhook_url"], extra["no_cache"], options)
+        return Submission(data, spooled, name, extra["ref_id"], extra["webhook_url"], extra["no_cache"], options)
 
-    def start(self, request: Request, account: Account, kind: str, submission: Submission) -> Response:
-        digest = analysis.digest(submission.data)
+    async def start(self, request: Request, account: Account, kind: str, submission: Submission) -> Response:
+        digest = submission.file.sha256
         key = self.store.cache_key(account, kind, digest, submission.options)
         cached = self.store.cached(key)
         if cached is not None and not submission.no_cache:
@@ -247,7 +247,7 @@ class IdentifaiEmulator:
         cost = submission.options.frames if kind == "video" else 1
         if not self.store.charge(account, cost):
             return self.json({"error": NO_CREDITS}, 400)
-        result, size = self.analyse(kind, submission, digest)
+        result, size = await self.analyse(kind, submission, digest)
         job = Job(
             identifier=self.store.new_identifier(key),
             kind=kind,
@@ -266,10 +266,12 @@ class IdentifaiEmulator:
         return self.submitted(request, job.identifier)
 
     @staticmethod
-    def analyse(kind: str, submission: Submission, digest: str) -> tuple[dict[str, Any] | None, tuple[int, int] | None]:
+    async def analyse(
+        kind: str, submission: Submission, digest: str
+    ) -> tuple[dict[str, Any] | None, tuple[int, int] | None]:
         if kind == "image":
             try:
-                decoded = images.decode(submission.data)
+                decoded = await decoding.decode(submission.data or b"")
             except images.NotAnImage:
                 return None, None
             return analysis.image_result(digest, submission.options, decoded.width, decoded.height), (
@@ -278,7 +280,7 @@ class IdentifaiEmulator:
             )
         if kind == "video":
             return analysis.video_result(digest, submission.options), None
-        return analysis.audio_result(digest, media.clip_info(submission.data).seconds), None
+        return analysis.audio_result(digest, media.clip_info(submission.data or b"").seconds), None
 
     def submitted(self, request: Request, identifier: str) -> Response:
         if self.config.drifting(drifts.TEXT_IGNORED) or wants_json(request.headers.get("accept")):
@@ -412,6 +414,12 @@ class IdentifaiEmulator:
     async def unknown_route(self, request: Request) -> Response:
         return self.not_found()
 
+    async def method_not_allowed(self, request: Request, exc: Exception) -> Response:
+        """A method no route takes (QUERY, say): Laravel's 405 in the API's JSON error shape, not Starlette's text
+        (x-assumption identifai-method-not-allowed)."""
+        headers = getattr(exc, "headers", None) or {}
+        return JSONResponse({"error": "Method Not Allowed"}, 405, headers=dict(headers))
+
     # -- answers -----------------------------------------------------------------------------------
 
     def invalid(self, message: str) -> Response:
@@ -469,7 +477,7 @@ def build(config: EmulatorConfig, default_credentials: tuple[dict[str, str], ...
         Route("/api/partner/pricings", partner.pricings, methods=["GET"]),
         Route("/{path:path}", emulator.unknown_route, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
     ]
-    app: ASGIApp = Starlette(routes=routes)
+    app: ASGIApp = Starlette(routes=routes, exception_handlers={405: emulator.method_not_allowed})
     log = config.option("request_log", None)
     if log:
         app = RequestLog(app, str(log), emulator)

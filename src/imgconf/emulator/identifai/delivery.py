@@ -2,31 +2,28 @@
 
 identifAI ignores webhook_url for accounts without "a specific enablement";
 the emulator treats every URL that is not on loopback that way, so it never
-contacts the network. Deliveries run in threads and never fail a request.
+contacts the network. A URL is deliverable when the emulator's one strict
+parser (imgconf.emulator.fetch) reads it as a loopback address, and the POST
+goes through the same guarded connection as every fetch. Deliveries run in
+threads and never fail a request.
 """
 
 from __future__ import annotations
 
-import json
 import threading
 from typing import Any
-from urllib.parse import urlsplit
 
-import requests
-
-from imgconf.emulator.common import is_loopback_host
-
-TIMEOUT = 5.0
+from imgconf.emulator import fetch
 
 
 def deliverable(url: str | None) -> bool:
     if not url:
         return False
     try:
-        parts = urlsplit(url)
-    except ValueError:
+        fetch.parse(url)
+    except fetch.DownloadFailed:
         return False
-    return parts.scheme in ("http", "https") and is_loopback_host(parts.hostname)
+    return True
 
 
 def post(url: str, payload: dict[str, Any]) -> None:
@@ -34,14 +31,8 @@ def post(url: str, payload: dict[str, Any]) -> None:
     if not deliverable(url):
         return
     try:
-        requests.post(
-            url,
-            data=json.dumps(payload),
-            headers={"Content-Type": "application/json", "User-Agent": "identifai-emulator"},
-            timeout=TIMEOUT,
-            allow_redirects=False,
-        )
-    except (requests.RequestException, ValueError):
+        fetch.post_json(url, payload, headers={"User-Agent": "identifai-emulator"})
+    except fetch.DownloadFailed:
         return
 
 

@@ -14,8 +14,10 @@ from urllib.parse import urlsplit
 
 from starlette.datastructures import FormData, UploadFile
 
+from imgconf.emulator.bodies import parse_json
 from imgconf.emulator.identifai.analysis import Options
 
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
 BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 FRAMES = (5, 10, 30)
 KEY_FRAME_METHODS = ("iframes", "iframe", "flow", "color")
@@ -57,9 +59,13 @@ def boolean(form: FormData, name: str) -> bool | None:
 def integer(value: str | None, name: str, minimum: int | None = None) -> int | None:
     if value is None or value == "":
         return None
-    if not re.fullmatch(r"[+-]?\d+", value.strip()):
+    text = value.strip()
+    # PHP's filter_var refuses what overflows int64; a length check first keeps int() off 4,300-digit input.
+    if not re.fullmatch(r"[+-]?\d+", text) or len(text.lstrip("+-").lstrip("0")) > 19:
         raise Invalid(f"The {name} field must be an integer.")
-    number = int(value)
+    number = int(text)
+    if not INT_MIN <= number <= INT_MAX:
+        raise Invalid(f"The {name} field must be an integer.")
     if minimum is not None and number < minimum:
         raise Invalid(f"The {name} field must be at least {minimum}.")
     return number
@@ -113,8 +119,8 @@ def options(form: FormData, kind: str) -> tuple[Options, dict[str, Any]]:
 def json_form(body: bytes) -> FormData:
     """A JSON object body as form fields (text values, nulls left out); anything else is an empty form."""
     try:
-        document = json.loads(body or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        document = parse_json(body or b"null")
+    except ValueError:  # bad syntax or encoding, too deep, too long a number
         return FormData()
     if not isinstance(document, dict):
         return FormData()

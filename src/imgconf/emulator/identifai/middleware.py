@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from imgconf.emulator.common import SlowEveryNth
 from imgconf.emulator.config import EmulatorConfig
 from imgconf.emulator.identifai import drifts
+from imgconf.emulator.middleware.latency import SlowEveryNth
 
 if TYPE_CHECKING:
     from imgconf.emulator.identifai.app import IdentifaiEmulator

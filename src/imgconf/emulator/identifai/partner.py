@@ -11,7 +11,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from imgconf.emulator.common import BodyTooLarge
+from imgconf.emulator.bodies import BodyTooLarge
 from imgconf.emulator.identifai.analysis import HEURISTICS
 from imgconf.emulator.identifai.forms import Invalid, boolean, field, integer
 from imgconf.emulator.identifai.store import PRICINGS, partner_record

@@ -90,7 +90,7 @@ def obtain_token(base: ApiClient, credentials: dict[str, str], project_name: str
         tag(problem, response)
         raise problem
     assert token is not None
-    REDACTOR.add_secret(token)
+    REDACTOR.add_secret(token, "$HUAWEI_TOKEN")  # a reproducer needs a token of its own: `$HUAWEI_TOKEN`
     body = response.json()
     project = (body.get("token") or {}).get("project") or {}
     return Issued(token, project.get("id"), body)

@@ -1,0 +1,85 @@
+"""Plain schemathesis with every check (`-c all`) over every operation of every vendor's spec, against a
+served emulator: whatever the verdict of its checks on the contract (that is the suites' business), no answer
+may be a 500 and no case may crash the run.
+
+The hardening probe ran 72,758 such cases; CI runs a seeded, time-bounded share of them on every change:
+all five spec files at once, each with schemathesis' own `--max-time` budget (it generates until the budget
+is spent and then writes its report, so a slow machine runs fewer cases, never a longer test).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from conftest import served
+from imgconf import emulator, specs, vendors
+
+SEED = 15
+BUDGET = 20  # seconds of generation per spec file (all run at once)
+TIME_BOUND = BUDGET + 25.0  # start-up, the last cases and the report
+SERVER_ERRORS = {"ST101", "ST102"}  # schemathesis' not_a_server_error failures (5xx, and 5xx on a bad Content-Type)
+
+
+def _toml(config: dict[str, dict[str, str]]) -> str:
+    lines = []
+    for table, values in config.items():
+        lines.append(f"[{table}]")
+        lines.extend(f"{json.dumps(key)} = {json.dumps(value)}" for key, value in values.items())
+    return "\n".join(lines) + "\n"
+
+
+def _config(vendor: str, base_url: str) -> dict[str, dict[str, str]]:
+    """The vendor's credentials as plain schemathesis can send them (imagerecognize's key as a parameter)."""
+    credentials = dict(emulator.get(vendor).default_credentials[0])
+    config = vendors.get(vendor).auth.schemathesis_config(credentials, base_url)
+    if config is None and vendor == "imagerecognize":
+        config = {"parameters": {"apikey": credentials["apikey"]}}
+    return config or {}
+
+
+def test_every_check_over_every_operation_never_meets_a_500_or_a_crash(tmp_path: Path) -> None:
+    started = time.monotonic()
+    runs: dict[str, tuple[subprocess.Popen[str], Path]] = {}
+    with served("--fast") as urls:
+        for vendor in vendors.all_vendors().values():
+            config_path = tmp_path / f"{vendor.id}.toml"
+            config_path.write_text(_toml(_config(vendor.id, urls[vendor.id])))
+            for spec_file in vendor.spec_files:
+                report_dir = tmp_path / Path(spec_file).stem
+                command = [
+                    sys.executable, "-m", "schemathesis.cli", "--config-file", str(config_path), "run",
+                    str(specs.spec_path(spec_file)), "--url", urls[vendor.id], "--checks", "all",
+                    "--max-time", str(BUDGET), "--seed", str(SEED), "--generation-database", "none",
+                    "--continue-on-failure", "--report", "json", "--report-dir", str(report_dir), "--workers", "1",
+                ]  # fmt: skip
+                process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                runs[spec_file] = (process, report_dir)
+        outputs = {}
+        for spec_file, (process, _) in runs.items():
+            remaining = max(1.0, TIME_BOUND - (time.monotonic() - started))
+            try:
+                outputs[spec_file], _ = process.communicate(timeout=remaining)
+            except subprocess.TimeoutExpired:
+                for other, _ in runs.values():
+                    other.kill()
+                raise AssertionError(f"schemathesis on {spec_file} ran past {TIME_BOUND:.0f} s") from None
+    elapsed = time.monotonic() - started
+    problems, cases = [], 0
+    for spec_file, (_, report_dir) in runs.items():
+        reports = sorted(report_dir.glob("*.json"))
+        assert reports, f"schemathesis wrote no report for {spec_file}:\n{outputs[spec_file][-2000:]}"
+        report = json.loads(reports[-1].read_text())
+        cases += int(report["test_cases"]["generated"])
+        assert report["operations"]["tested"] >= 1, (spec_file, report["operations"])
+        for failure in report["failures"]:
+            if failure["code"] in SERVER_ERRORS:
+                problems.append(f"{spec_file}: {failure['code']} {failure['title']} on {failure['operations']}")
+        problems += [f"{spec_file}: crashed: {error}" for error in report["errors"]]
+        if report["test_cases"]["errored"]:
+            problems.append(f"{spec_file}: {report['test_cases']['errored']} cases errored")
+    print(f"schemathesis -c all: {cases} cases over {len(runs)} spec files in {elapsed:.1f} s")
+    assert not problems, "\n".join(problems) + "\n" + "\n".join(output[-1500:] for output in outputs.values())
