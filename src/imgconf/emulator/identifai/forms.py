@@ -107,6 +107,8 @@ def options(form: FormData, kind: str) -> tuple[Options, dict[str, Any]]:
         value = boolean(form, "with_nsfw")
         if value is not None:
             values["with_nsfw"] = value
+        # The older guide's legacy flag: validated like the others, its value ignored (x-assumption identifai-with-llm).
+        boolean(form, "with_llm")
     return Options(**values), {"ref_id": ref_id, "webhook_url": webhook_url, "no_cache": no_cache}
 
 
