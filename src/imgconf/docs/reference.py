@@ -125,6 +125,7 @@ class Banner:
     kind: str  # "deprecated" or "retiring"
     title: str
     text: str
+    short: str = ""
 
 
 @dataclass
@@ -319,6 +320,7 @@ def _banners(spec: specs.Spec) -> list[Banner]:
                 "Deprecated by the vendor",
                 "The vendor no longer recommends this API for new integrations; every operation is marked "
                 f"deprecated. Source: {status.get('source', 'the vendor documentation')}",
+                "no longer recommended for new integrations",
             )
         )
     retirement = info.get("x-retirement") or {}
@@ -336,6 +338,7 @@ def _banners(spec: specs.Spec) -> list[Banner]:
                 + "; ".join(parts)
                 + f". After the offline date imgconf reports an unreachable service as retired, not as "
                 f"non-conformant. Source: {retirement.get('source', '')}",
+                f"offline {retirement['offline']}" if retirement.get("offline") else "",
             )
         )
     return banners

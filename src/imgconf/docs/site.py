@@ -39,6 +39,12 @@ def inline(value: str) -> Markup:
     return Markup("".join(html))
 
 
+def breakable(value: str) -> Markup:
+    """An identifier (a path, a rule id, an operation) escaped, with a break opportunity after each / . _ -,
+    so that a narrow column wraps it between its parts instead of mid-word."""
+    return Markup(re.sub(r"([/._-])", r"\1<wbr>", str(escape(value))))
+
+
 def prose(value: str) -> Markup:
     """Paragraphs and bullet lists of spec prose."""
     blocks = []
@@ -62,6 +68,7 @@ def _environment() -> jinja2.Environment:
     )
     environment.filters["inline"] = inline
     environment.filters["prose"] = prose
+    environment.filters["wbr"] = breakable
     environment.globals["css"] = Markup((TEMPLATES / "site.css").read_text(encoding="utf-8"))
     environment.globals["script"] = Markup((TEMPLATES / "site.js").read_text(encoding="utf-8"))
     return environment
