@@ -18,6 +18,7 @@ from imgconf import specs
 if TYPE_CHECKING:
     from imgconf.docs.reference import Operation
 
+_PLACEHOLDER = re.compile(r"\.\.\.|\{\{|://\{|<[a-z_ ]+>")
 FILE_NAMES = {"image": "photo.jpg", "video": "video.mp4", "audio": "speech.wav", "file": "image.jpg"}
 
 
@@ -32,9 +33,11 @@ def _request_example(spec: specs.Spec, definition: dict[str, Any]) -> tuple[str 
     for media_type, content in (body.get("content") or {}).items():
         schema, _ = spec.resolve(content.get("schema", {}), base)
         value: Any = None
-        for example in (content.get("examples") or {}).values():
-            value = spec.resolve(example)[0].get("value")
-            break
+        values = [spec.resolve(example)[0].get("value") for example in (content.get("examples") or {}).values()]
+        # A request that works when pasted: the first example without the docs' "..." or {placeholders}.
+        usable = [item for item in values if not _PLACEHOLDER.search(json.dumps(item, ensure_ascii=False))]
+        if usable or values:
+            value = (usable or values)[0]
         if value is None and "example" in content:
             value = content["example"]
         if value is None and isinstance(schema, dict):
@@ -81,10 +84,12 @@ def for_operation(spec: specs.Spec, operation: Operation) -> tuple[str, str]:
         elif scheme.get("in") == "query" and isinstance(example, dict):
             example = {**example, str(scheme["name"]): "$" + variable}
     url = server.rstrip("/") + path
+    unfilled = re.findall(r"\{([^}]+)\}", path)
     files = _binary_fields(spec, schema) if media_type == "multipart/form-data" else []
-    return _curl(operation.method, url, query, headers, media_type, example, files), _python(
-        operation.method, url, query, headers, media_type, example, files
-    )
+    note = "".join(f"# replace {{{name}}} with the {name}\n" for name in unfilled)
+    curl = _curl(operation.method, url, query, headers, media_type, example, files)
+    python = _python(operation.method, url, query, headers, media_type, example, files)
+    return note + curl, note + python
 
 
 def _curl(
@@ -126,6 +131,14 @@ def _form_option(name: str, value: Any) -> str:
     return f"-F {shlex.quote(f'{name}={text}')}"
 
 
+def _dict(items: list[str]) -> str:
+    """A dict literal, on one line when it is short, else one entry a line (as a formatter would)."""
+    flat = "{" + ", ".join(items) + "}"
+    if len(flat) <= 80:
+        return flat
+    return "{\n" + "".join(f"        {item},\n" for item in items) + "    }"
+
+
 def _python(
     method: str,
     url: str,
@@ -152,12 +165,11 @@ def _python(
         arguments.append(f"json={json.dumps(example, ensure_ascii=False)}")
     elif media_type == "multipart/form-data":
         if files:
-            arguments.append(
-                "files={" + ", ".join(f"{name!r}: open({FILE_NAMES.get(name, name)!r}, 'rb')" for name in files) + "}"
-            )
+            opened = [f"{name!r}: open({FILE_NAMES.get(name, name)!r}, 'rb')" for name in files]
+            arguments.append("files=" + _dict(opened))
         data = {name: value for name, value in (example or {}).items() if name not in files}
         if data:
-            arguments.append("data={" + ", ".join(f"{name!r}: {literal(value)}" for name, value in data.items()) + "}")
+            arguments.append("data=" + _dict([f"{name!r}: {literal(value)}" for name, value in data.items()]))
     elif media_type and example is not None:
         arguments.append(f"data={str(example)!r}")
     arguments.append("timeout=30")
