@@ -188,3 +188,27 @@ def test_each_page_in_chromium(site: Path, browser: Any, name: str) -> None:
     page.close()
     assert errors == [], errors
     assert outside == [], outside
+
+
+@pytest.mark.parametrize("path", SPECS, ids=lambda path: path.stem)
+def test_the_markdown_page_is_as_complete(path: Path) -> None:
+    """docs/api/ shows what the site shows: every parameter, example, response header, code and rule."""
+    spec = specs.load(path)
+    page = docs.render(spec)
+    reference = docs.reference.build(spec)
+    for operation in reference.operations + reference.webhooks:
+        assert f"`{operation.label}`" in page
+        for parameter in operation.parameters:
+            assert f"`{parameter.name}`" in page, f"{operation.label}: parameter {parameter.name}"
+        for response in operation.responses:
+            assert f"#### {response.status}" in page
+            for header in response.headers:
+                assert f"`{header.name}`" in page
+            for body in [*response.bodies, *operation.request]:
+                for example in body.examples:
+                    assert example.text in page, f"{operation.label}: example {example.name}"
+        for sample in operation.samples:
+            assert sample.source in page
+    for code in expected(spec)["codes"] | set(spec.rules):
+        assert f"`{code}`" in page, code
+    assert "(oneOf" not in page and "length ≤ 0, any" not in page

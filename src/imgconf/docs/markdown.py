@@ -62,7 +62,7 @@ def _body(body: Body, heading: str) -> list[str]:
 
 def _operation(reference: Reference, operation: Operation) -> list[str]:
     flag = " *(deprecated)*" if operation.deprecated else ""
-    lines = [f"### `{operation.label}`{flag}", ""]
+    lines = [f'<a id="{operation.anchor}"></a>', "", f"### `{operation.label}`{flag}", ""]
     if operation.summary:
         lines += [f"**{operation.summary}**" + (f" (`{operation.operation_id}`)" if operation.operation_id else ""), ""]
     if operation.description:
@@ -129,6 +129,14 @@ def _operation(reference: Reference, operation: Operation) -> list[str]:
             )
         for body in response.bodies:
             lines += _body(body, "Body")
+        for link in response.links:
+            target = reference.by_operation_id(link.operation_id)
+            where = f"[`{target.label}`](#{target.anchor})" if target else f"`{link.operation_id}`"
+            with_ = f" with {link.parameters}" if link.parameters else ""
+            about = f" — {link.description}" if link.description else ""
+            lines.append(f"- Link **{link.name}**: {where}{with_}{about}")
+        if response.links:
+            lines.append("")
     return lines
 
 

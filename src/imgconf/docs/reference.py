@@ -58,6 +58,16 @@ class Header:
 
 
 @dataclass(frozen=True)
+class Link:
+    """An OpenAPI link: which operation to call next with what this answer holds."""
+
+    name: str
+    operation_id: str
+    parameters: str
+    description: str
+
+
+@dataclass(frozen=True)
 class Response:
     status: str
     description: str
@@ -66,6 +76,7 @@ class Response:
     headers: tuple[Header, ...]
     bodies: tuple[Body, ...]
     codes: tuple[str, ...]
+    links: tuple[Link, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -151,6 +162,9 @@ class Reference:
     errata: list[dict[str, str]]
     assumptions: list[tuple[str, str]]
     verdicts: dict[str, list[Any]] = field(default_factory=dict)
+
+    def by_operation_id(self, operation_id: str) -> Operation | None:
+        return next((op for op in self.operations if op.operation_id == operation_id), None)
 
 
 def text(value: Any) -> str:
@@ -273,6 +287,17 @@ def _operation(
                 )
             )
         bodies = _bodies(spec, response, base)
+        links = []
+        for name, raw_link in (response.get("links") or {}).items():
+            link, _ = spec.resolve(raw_link, base)
+            links.append(
+                Link(
+                    name,
+                    str(link.get("operationId", link.get("operationRef", ""))),
+                    ", ".join(f"{key} = {value}" for key, value in (link.get("parameters") or {}).items()),
+                    text(link.get("description", "")),
+                )
+            )
         responses.append(
             Response(
                 str(status),
@@ -282,6 +307,7 @@ def _operation(
                 tuple(headers),
                 tuple(bodies),
                 tuple(_codes_in(bodies)),
+                tuple(links),
             )
         )
     security = definition.get("security", spec.raw.get("security", []))
