@@ -61,7 +61,11 @@ def for_operation(spec: specs.Spec, operation: Operation) -> tuple[str, str]:
     path = operation.path
     query: list[tuple[str, str]] = []
     headers: list[tuple[str, str, bool]] = []  # (name, value, value is an environment variable)
+    schemes = spec.raw.get("components", {}).get("securitySchemes", {})
+    credential = str(schemes.get(operation.security[0], {}).get("name", "")) if operation.security else ""
     for parameter in operation.parameters:
+        if parameter.name == credential:
+            continue  # the security scheme puts the credential there
         value = parameter.examples[0] if parameter.examples else ""
         if parameter.where == "path":
             path = path.replace("{" + parameter.name + "}", value or "{" + parameter.name + "}")
@@ -71,7 +75,6 @@ def for_operation(spec: specs.Spec, operation: Operation) -> tuple[str, str]:
         elif parameter.required and parameter.where == "header":
             headers.append((parameter.name, value or f"<{parameter.name}>", False))
     media_type, example, schema = _request_example(spec, definition)
-    schemes = spec.raw.get("components", {}).get("securitySchemes", {})
     form_fields = set((schema.get("properties") or {}).keys()) if isinstance(schema, dict) else set()
     if operation.security:
         name = operation.security[0]
@@ -131,6 +134,34 @@ def _form_option(name: str, value: Any) -> str:
     return f"-F {shlex.quote(f'{name}={text}')}"
 
 
+def _literal(value: Any) -> str:
+    """A Python literal in the style a formatter leaves: double quotes, True/False/None."""
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, bool) or value is None:
+        return repr(value)
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_literal(key)}: {_literal(item)}" for key, item in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_literal(item) for item in value) + "]"
+    return repr(value)
+
+
+def _pretty(value: Any, indent: int, used: int) -> str:
+    """`_literal`, split one item a line wherever it would pass 120 columns, as ruff would lay it out."""
+    flat = _literal(value)
+    if indent + used + len(flat) <= 119 or not isinstance(value, dict | list) or not value:
+        return flat
+    pad = " " * (indent + 4)
+    if isinstance(value, dict):
+        items = [f"{_literal(key)}: {_pretty(item, indent + 4, len(_literal(key)) + 3)}" for key, item in value.items()]
+        opening, closing = "{", "}"
+    else:
+        items = [_pretty(item, indent + 4, 1) for item in value]
+        opening, closing = "[", "]"
+    return opening + "\n" + "".join(f"{pad}{item},\n" for item in items) + " " * indent + closing
+
+
 def _dict(items: list[str]) -> str:
     """A dict literal, on one line when it is short, else one entry a line (as a formatter would)."""
     flat = "{" + ", ".join(items) + "}"
@@ -151,32 +182,33 @@ def _python(
     def literal(value: Any) -> str:
         if isinstance(value, str) and value.startswith("$"):
             return f'os.environ["{value[1:]}"]'
-        return repr(value)
+        return _literal(value)
 
-    arguments = [repr(url)]
+    arguments = [_literal(url)]
     if query:
-        arguments.append("params={" + ", ".join(f"{name!r}: {literal(value)}" for name, value in query) + "}")
+        arguments.append("params=" + _dict([f"{_literal(name)}: {literal(value)}" for name, value in query]))
     if headers:
         items = [
-            f"{name!r}: " + (f'os.environ["{value}"]' if is_env else repr(value)) for name, value, is_env in headers
+            f"{_literal(name)}: " + (f'os.environ["{value}"]' if is_env else _literal(value))
+            for name, value, is_env in headers
         ]
-        arguments.append("headers={" + ", ".join(items) + "}")
+        arguments.append("headers=" + _dict(items))
     if media_type == "application/json" and example is not None:
-        arguments.append(f"json={json.dumps(example, ensure_ascii=False)}")
+        arguments.append(f"json={_pretty(example, 4, len('json=') + 1)}")
     elif media_type == "multipart/form-data":
         if files:
-            opened = [f"{name!r}: open({FILE_NAMES.get(name, name)!r}, 'rb')" for name in files]
+            opened = [f'{_literal(name)}: open({_literal(FILE_NAMES.get(name, name))}, "rb")' for name in files]
             arguments.append("files=" + _dict(opened))
         data = {name: value for name, value in (example or {}).items() if name not in files}
         if data:
-            arguments.append("data=" + _dict([f"{name!r}: {literal(value)}" for name, value in data.items()]))
+            arguments.append("data=" + _dict([f"{_literal(name)}: {literal(value)}" for name, value in data.items()]))
     elif media_type and example is not None:
-        arguments.append(f"data={str(example)!r}")
+        arguments.append(f"data={_literal(str(example))}")
     arguments.append("timeout=30")
     body = ",\n    ".join(arguments)
     return (
         ("import os\n\n" if "os.environ" in body else "")
         + "import requests\n\n"
         + f"response = requests.{method.lower()}(\n    {body},\n)\n"
-        + "print(response.status_code, response.headers.get('Content-Type'))\nprint(response.text)"
+        + 'print(response.status_code, response.headers.get("Content-Type"))\nprint(response.text)'
     )
