@@ -86,6 +86,17 @@ def test_the_site_is_self_contained_and_cites_no_file_outside_the_repo(site: Pat
         assert "seeds/" not in html and "research/" not in html, page.name
 
 
+def test_every_link_within_a_page_resolves(site: Path) -> None:
+    """Rules, assumptions, errata, operations and schemes are cross-linked; no link points at nothing."""
+    for page in site.glob("*.html"):
+        html = page.read_text(encoding="utf-8")
+        ids = set(re.findall(r'id="([^"]+)"', html))
+        dangling = {target for target in re.findall(r'href="#([^"]+)"', html) if target not in ids}
+        assert not dangling, f"{page.name}: {sorted(dangling)}"
+        for target in re.findall(r'href="([a-z-]+\.html)"', html):
+            assert (site / target).exists(), f"{page.name} links to {target}"
+
+
 def test_banners_are_words_not_json(site: Path) -> None:
     huawei = (site / "huawei-image-tagging.html").read_text(encoding="utf-8")
     assert "sales stopped on 2026-06-30; the service is expected offline on 2026-12-30" in huawei

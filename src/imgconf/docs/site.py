@@ -20,7 +20,15 @@ TEMPLATES = Path(__file__).with_name("templates")
 _URL = re.compile(r"(https?://[^\s<>()\"'`]+[^\s<>()\"'`.,;:])")
 _CODE = re.compile(r"`([^`]+)`")
 _STRONG = re.compile(r"\*\*([^*]+)\*\*")
+_CROSS = re.compile(r"\b(x-assumption|x-errata) ([a-z0-9]+(?:-[a-z0-9]+)+)")
+_TARGET = {"x-assumption": "assumption", "x-errata": "erratum"}
 _EM = re.compile(r"(?<![\w*])\*([^*\s][^*]*)\*(?![\w*])")
+
+
+def _cross_link(match: re.Match[str]) -> str:
+    """`x-assumption name` and `x-errata name` link to the entry on the same page."""
+    kind, name = match.group(1), match.group(2)
+    return f'{kind} <a href="#{_TARGET[kind]}-{name}">{name}</a>'
 
 
 def inline(value: str) -> Markup:
@@ -33,6 +41,7 @@ def inline(value: str) -> Markup:
             continue
         text = str(escape(part))
         text = _URL.sub(lambda match: f'<a href="{match.group(1)}">{match.group(1)}</a>', text)
+        text = _CROSS.sub(_cross_link, text)
         text = _STRONG.sub(r"<strong>\1</strong>", text)
         text = _EM.sub(r"<em>\1</em>", text)
         html.append(text)
