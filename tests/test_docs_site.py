@@ -196,6 +196,12 @@ def test_each_page_in_chromium(site: Path, browser: Any, name: str) -> None:
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 1280
     assert page.evaluate(WIDER_THAN_THE_PAGE) == []
     page.screenshot(path=str(site / f"{name}.png"))
+    if name != "index":  # the pages are long (identifAI's is ~170,000 px): a shot of each part, not one of all
+        first = next(iter(want["operations"].values()))[0]
+        for part, selector in (("operation", f"#{first}"), ("errors", "#errors"), ("rules", "#rules")):
+            page.locator(selector).scroll_into_view_if_needed()
+            page.evaluate(f"() => document.querySelector('{selector}').scrollIntoView()")
+            page.screenshot(path=str(site / f"{name}-{part}.png"))
     page.close()
     assert errors == [], errors
     assert outside == [], outside

@@ -140,7 +140,7 @@ def _request_body(spec: specs.Spec, name: str) -> dict[str, Any]:
 def test_identifai_prevent_c2pa_forces_is_described_whole():
     properties = _request_body(IDENTIFAI, "ClassifyImage")["schema"]["properties"]
     assert properties["prevent_c2pa_forces"] == {
-        "type": "boolean",
+        "$ref": "#/components/schemas/FormBoolean",
         "description": "If true, a C2PA signature does not force the origin to artificial.",
     }
 
@@ -152,7 +152,7 @@ def test_identifai_media_types_are_as_wide_as_the_pages():
 
 def test_identifai_legacy_with_llm_is_declared_deprecated():
     with_llm = _request_body(IDENTIFAI, "ClassifyImage")["schema"]["properties"]["with_llm"]
-    assert with_llm["deprecated"] is True and with_llm["type"] == "boolean"
+    assert with_llm["deprecated"] is True and with_llm["$ref"] == "#/components/schemas/FormBoolean"
     assert "identifai-with-llm" in IDENTIFAI.assumptions
 
 
@@ -215,3 +215,18 @@ def test_specs_cite_public_sources_not_files_outside_the_repo(path: Path):
 
 def test_huawei_url_placeholder_examples_are_errata():
     assert any(item["id"] == "huawei-url-placeholders" for item in HUAWEI.errata)
+
+
+def test_identifai_form_flags_take_what_laravel_takes():
+    """`no_cache=0` is a valid flag (Laravel's boolean rule); a full run with seed 3 sent it and the spec called it
+    invalid. Every multipart flag uses the one FormBoolean schema."""
+    flag = IDENTIFAI.raw["components"]["schemas"]["FormBoolean"]
+    for value in (True, False, 0, 1, "0", "1", "true", "FALSE", " true ", ""):
+        jsonschema.validate(value, flag)
+    for value in (2, "2", "yes", "on", 1.5):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(value, flag)
+    for name in ("ClassifyImage", "ClassifyImageFromUrl", "ClassifyVideo", "ClassifySpeech", "SavePartnerUser"):
+        properties = _request_body(IDENTIFAI, name)["schema"]["properties"]
+        flags = [key for key, value in properties.items() if value.get("type") == "boolean"]
+        assert flags == [], f"{name}: {flags} are plain booleans"

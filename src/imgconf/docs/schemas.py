@@ -70,6 +70,8 @@ def type_text(spec: specs.Spec, schema: Any, base: Path | None = None) -> str:
         return dumps(schema["const"])
     if "enum" in schema:
         return " | ".join(dumps(value) for value in schema["enum"])
+    if schema.get("title") and any(key in schema for key in ("anyOf", "oneOf")) and "properties" not in schema:
+        return str(schema["title"])  # a named union (identifAI's FormBoolean) reads better by its name
     for combinator in ("anyOf", "oneOf"):
         options = [spec.resolve(option, base)[0] for option in schema.get(combinator, [])]
         if options and all(isinstance(option, dict) and _simple(option) for option in options):
@@ -216,14 +218,20 @@ class _Collector:
             rule = str(child.get("x-rule") or "")
         if isinstance(resolved, dict):
             rule = rule or str(resolved.get("x-rule") or "")
+            # A $ref's siblings (OpenAPI 3.1 allows them) describe this use of the shared schema.
+            own = {key: child[key] for key in ("description", "deprecated") if isinstance(child, dict) and key in child}
+            described = {**resolved, **own}
+            kind = type_text(self.spec, resolved, child_base)
+            if described.get("title") == kind:
+                del described["title"]  # already the type
             self.add(
                 Row(
                     path,
-                    type_text(self.spec, resolved, child_base),
+                    kind,
                     required,
-                    limits_text(resolved),
+                    limits_text(described),
                     rule,
-                    _describe(resolved),
+                    _describe(described),
                     variant,
                 )
             )
