@@ -44,9 +44,17 @@ def field(form: FormData, name: str, keep_null_word: bool = True) -> str | None:
     return value
 
 
+# What PHP's trim() removes: Laravel's TrimStrings leaves other (Unicode) white space in place.
+ASCII_SPACE = " \t\n\r\x0b\x0c"
+
+
 def boolean(form: FormData, name: str) -> bool | None:
-    value = field(form, name)
-    if value is None:
+    """true, false, 1 or 0 (x-assumption identifai-boolean-fields), trimmed as PHP trims; empty is absent."""
+    raw = form.get(name)
+    if raw is None or isinstance(raw, UploadFile):
+        return None
+    value = raw.strip(ASCII_SPACE)
+    if not value:
         return None
     parsed = BOOLEANS.get(value.lower())
     if parsed is None:
