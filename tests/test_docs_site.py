@@ -243,3 +243,8 @@ def test_imgconf_docs_writes_the_markdown_and_the_site_where_told(cli: Any, tmp_
     assert (tmp_path / "md" / "README.md").is_file() and (tmp_path / "html" / "index.html").is_file()
     only = cli("docs", "--vendor", "altum", "--out", "md2", "--no-site")
     assert only.code == 0 and "html" not in only.stdout and (tmp_path / "md2" / "altum-labelling.md").is_file()
+
+
+def test_the_markdown_index_is_current() -> None:
+    page = ROOT / "docs" / "api" / "README.md"
+    assert page.read_text(encoding="utf-8") == docs.index(docs.references()), "regenerate with `imgconf docs`"

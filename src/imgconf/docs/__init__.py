@@ -24,20 +24,27 @@ def references(vendor_ids: list[str] | None = None) -> list[reference.Reference]
     return [reference.build(spec) for vendor in registry.select(vendor_ids) for spec in vendor.specs]
 
 
+def index(pages: list[reference.Reference]) -> str:
+    """docs/api/README.md: one line per page."""
+    lines = ["# API documentation", "", "Rendered from the hand-written specs by `imgconf docs`.", ""]
+    lines += [
+        f"- [{page.title}]({page.slug}.md) — {page.vendor}, {len(page.operations)} operations, "
+        f"{len(page.rules)} rules, {len(page.errata)} errata"
+        for page in pages
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def write(out: Path, vendor_ids: list[str] | None = None) -> list[Path]:
     """docs/api/: one Markdown page per spec and a README index."""
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    index = ["# API documentation", "", "Rendered from the hand-written specs by `imgconf docs`.", ""]
-    for page in references(vendor_ids):
+    pages = references(vendor_ids)
+    for page in pages:
         target = out / f"{page.slug}.md"
         target.write_text(markdown.render(page), encoding="utf-8")
         written.append(target)
-        index.append(
-            f"- [{page.title}]({target.name}) — {page.vendor}, {len(page.operations)} operations, "
-            f"{len(page.rules)} rules, {len(page.errata)} errata"
-        )
-    (out / "README.md").write_text("\n".join(index) + "\n", encoding="utf-8")
+    (out / "README.md").write_text(index(pages), encoding="utf-8")
     return written
 
 
