@@ -1,7 +1,7 @@
 """Reading submitted fields the way Laravel reads its input, and the first validation error as the API reports it.
 
 Laravel trims every field and turns empty strings into null (its TrimStrings and ConvertEmptyStringsToNull
-middleware), so an empty field is a missing one; booleans are true, false, 1 or 0 (x-assumption
+middleware), so an empty field is a missing one; booleans are exactly true, false, 1 or 0 (x-assumption
 identifai-boolean-fields); messages keep field names as the documented "The file_url field is required." does.
 """
 
@@ -44,19 +44,12 @@ def field(form: FormData, name: str, keep_null_word: bool = True) -> str | None:
     return value
 
 
-# What PHP's trim() removes: Laravel's TrimStrings leaves other (Unicode) white space in place.
-ASCII_SPACE = " \t\n\r\x0b\x0c"
-
-
 def boolean(form: FormData, name: str) -> bool | None:
-    """true, false, 1 or 0 (x-assumption identifai-boolean-fields), trimmed as PHP trims; empty is absent."""
-    raw = form.get(name)
-    if raw is None or isinstance(raw, UploadFile):
+    """true, false, 1 or 0 exactly (x-assumption identifai-boolean-fields); empty is absent."""
+    value = form.get(name)
+    if value is None or isinstance(value, UploadFile) or value == "":
         return None
-    value = raw.strip(ASCII_SPACE)
-    if not value:
-        return None
-    parsed = BOOLEANS.get(value.lower())
+    parsed = BOOLEANS.get(value)
     if parsed is None:
         raise Invalid(f"The {name} field must be true or false.")
     return parsed
