@@ -359,3 +359,25 @@ def test_the_service_codes(emulator, body, expected):
 def test_every_drift_is_known_to_the_catalogue():
     assert len(DRIFTS) >= 9
     assert len({drift.category for drift in DRIFTS}) == 10
+
+
+def test_a_429_says_when_to_come_back():
+    """§6.1: "the client should repeat requests after the time specified in the Retry-After header"."""
+    emulator = Emulator(clock=Clock(START - START % 60 + 30), rate_per_minute=1)  # half-way through a minute
+    assert emulator.post(V2, json={"image": IMAGE}, auth=KEYS).status_code == 200
+    throttled = emulator.post(V2, json={"image": IMAGE}, auth=KEYS)
+    assert throttled.status_code == 429 and throttled.json()["error_code"] == "APIG.0308"
+    assert throttled.headers["Retry-After"] == "30"
+
+
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded"])
+def test_content_type_application_json_is_mandatory(content_type):
+    """Table 3-3 makes it mandatory; without it the body is not read as JSON (x-assumption huawei-content-type)."""
+    emulator = Emulator()
+    headers = {"Content-Type": content_type} if content_type else {}
+    answer = emulator.post(V1, data=json.dumps({"image": IMAGE}).encode(), headers=headers, auth=KEYS)
+    assert answer.status_code == 400 and answer.json()["error_code"] == "AIS.0014"
+    charset = emulator.post(
+        V1, data=json.dumps({"image": IMAGE}), headers={"Content-Type": "application/json;charset=utf-8"}, auth=KEYS
+    )
+    assert charset.status_code == 200

@@ -1,5 +1,7 @@
 """What the service refuses, with which code: bodies, fields, images, URLs, sizes and routes."""
 
+import json
+
 import pytest
 from hypothesis import given, settings
 
@@ -43,6 +45,23 @@ def test_a_body_that_is_not_a_json_object_is_refused(api, clients, version, body
         probes.tagging_paths(clients.v2())[version], data=body, headers={"Content-Type": "application/json"}
     )
     refused(api, response, 400, "AIS.0014", f"{version} body {body!r}")
+
+
+@pytest.mark.rule("huawei.request.content-type")
+@pytest.mark.parametrize(
+    ("version", "content_type"),
+    probes.on_live(
+        [(version, content_type) for content_type in ("text/plain", None) for version in ("v2", "v1")],
+        1,
+    ),
+)
+def test_content_type_application_json_is_mandatory(api, clients, version, content_type):
+    """Table 3-3: Content-Type application/json is mandatory; a well-formed body without it is not tagged."""
+    headers = {"Content-Type": content_type} if content_type else {}
+    body = json.dumps(probes.image_body(SAMPLE)).encode()
+    response = api.post(probes.tagging_paths(clients.v2())[version], data=body, headers=headers)
+    violated("huawei.request.content-type", response.status_code != 200, f"{version} sent as {content_type} was tagged")
+    refused(api, response, 400, "AIS.0014", f"{version} body sent as {content_type}")
 
 
 @pytest.mark.rule("huawei.request.image-or-url")

@@ -69,11 +69,17 @@ class Answers:
             return {"error_msg": message}
         return {"error_code": code, "error_msg": message}
 
-    def gateway(self, request: Request, error: tuple[str, int, str], *detail: object) -> Response:
+    def gateway(
+        self,
+        request: Request,
+        error: tuple[str, int, str],
+        *detail: object,
+        headers: dict[str, str] | None = None,
+    ) -> Response:
         """An APIG error: the gateway's status, and the request id in the body."""
         code, status, message = error
         body = {**self._error_body(code, message.format(*detail)), "request_id": request_id(request)}
-        return self.json(body, status)
+        return self.json(body, status, headers)
 
     def unauthorized(self, request: Request, reason: str) -> Response:
         """APIG.0301, 401 (400 under the drift that follows the error table's misprint)."""

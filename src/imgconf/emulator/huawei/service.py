@@ -9,6 +9,7 @@ answers the tags. IAM sits beside it on the same app, as both specs are served f
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Mapping
 
@@ -62,10 +63,15 @@ class HuaweiEmulator:
     def _throttled(self, request: Request, caller: Caller) -> Response | None:
         if self.rate_per_minute is None:
             return None
-        window = (caller.account.domain_name, int(self.config.clock() // 60))
+        now = self.config.clock()
+        window = (caller.account.domain_name, int(now // 60))
         self._windows[window] += 1
         if self._windows[window] > self.rate_per_minute:
-            return self.answers.gateway(request, answers.THROTTLED, self.rate_per_minute)
+            # The 429 carries Retry-After (§6.1): delay-seconds to the next window (x-assumption huawei-retry-after).
+            wait = max(1, math.ceil(60 - now % 60))
+            return self.answers.gateway(
+                request, answers.THROTTLED, self.rate_per_minute, headers={"Retry-After": str(wait)}
+            )
         return None
 
     # -- Image Tagging ----------------------------------------------------------------------------
@@ -89,6 +95,8 @@ class HuaweiEmulator:
         refused = self._project_refusal(request, caller, project_id)
         if refused is not None:
             return self.answers.service(refused)
+        if not tagging.declares_json(request.headers.get("content-type")):
+            return self.answers.service(answers.BAD_JSON)
         parsed = tagging.parse(body, version)
         if not isinstance(parsed, tagging.TaggingRequest):
             return self.answers.service(parsed)

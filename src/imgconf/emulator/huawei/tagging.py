@@ -68,6 +68,13 @@ def _number(value: Any) -> bool:
     return math.isfinite(value)
 
 
+def declares_json(content_type: str | None) -> bool:
+    """Content-Type application/json is mandatory (Table 3-3); parameters such as the SDK's charset may follow."""
+    if not content_type:
+        return False
+    return content_type.split(";", 1)[0].strip().lower() == "application/json"
+
+
 def parse(body: bytes, version: Version) -> TaggingRequest | Error:
     """The request's fields with their defaults, or the documented error for the first problem."""
     try:

@@ -1,7 +1,7 @@
 """Reading submitted fields the way Laravel reads its input, and the first validation error as the API reports it.
 
 Laravel trims every field and turns empty strings into null (its TrimStrings and ConvertEmptyStringsToNull
-middleware), so an empty field is a missing one; booleans are true, false, 1 or 0 (x-assumption
+middleware), so an empty field is a missing one; booleans are exactly true, false, 1 or 0 (x-assumption
 identifai-boolean-fields); messages keep field names as the documented "The file_url field is required." does.
 """
 
@@ -47,10 +47,11 @@ def field(form: FormData, name: str, keep_null_word: bool = True) -> str | None:
 
 
 def boolean(form: FormData, name: str) -> bool | None:
-    value = field(form, name)
-    if value is None:
+    """true, false, 1 or 0 exactly (x-assumption identifai-boolean-fields); empty is absent."""
+    value = form.get(name)
+    if value is None or isinstance(value, UploadFile) or value == "":
         return None
-    parsed = BOOLEANS.get(value.lower())
+    parsed = BOOLEANS.get(value)
     if parsed is None:
         raise Invalid(f"The {name} field must be true or false.")
     return parsed
@@ -113,6 +114,8 @@ def options(form: FormData, kind: str) -> tuple[Options, dict[str, Any]]:
         value = boolean(form, "with_nsfw")
         if value is not None:
             values["with_nsfw"] = value
+        # The older guide's legacy flag: validated like the others, its value ignored (x-assumption identifai-with-llm).
+        boolean(form, "with_llm")
     return Options(**values), {"ref_id": ref_id, "webhook_url": webhook_url, "no_cache": no_cache}
 
 
