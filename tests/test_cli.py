@@ -142,3 +142,17 @@ def test_drift_list_names_every_profile_and_the_rule_it_breaks(cli):
     drifts = json.loads(result.stdout)
     assert len(drifts) >= 4
     assert all(item["breaks"] and item["category"] and item["imitates"] for item in drifts)
+
+
+def test_a_suite_that_cannot_be_collected_names_its_cause(tmp_path):
+    """A setup error says what went wrong (the import that failed), not pytest's "Error during collection"."""
+    checkout = tmp_path / "checkout"
+    for folder in ("specs", "schemas", "suites"):
+        shutil.copytree(ROOT / folder, checkout / folder)
+    behaviour = checkout / "suites" / "altum" / "test_behaviour.py"
+    behaviour.write_text("import imgconf_no_such_module\n" + behaviour.read_text())
+    result = imgconf(
+        "run", "--vendor", "altum", out=tmp_path / "reports", env=clean_env(IMGCONF_ROOT=str(checkout)), cwd=tmp_path
+    )
+    one_line_error(result, 2, "imgconf_no_such_module")
+    assert "Error during collection" not in result.stderr
