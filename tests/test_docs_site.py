@@ -19,6 +19,7 @@ import pytest
 from conftest import ROOT
 from imgconf import docs, paths, specs
 from imgconf.report.history import History
+from imgconf.report.outcome import Finding, RunKind, RunOutcome, State, Target, VendorOutcome, number_findings
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -118,33 +119,40 @@ def test_huawei_auth_steps_and_error_bodies_render(site: Path) -> None:
 
 def test_verdicts_from_the_history_are_shown_per_operation(tmp_path: Path) -> None:
     history = tmp_path / "history.sqlite"
-    report = {
-        "run_id": "r1",
-        "started_at": "2026-12-01T10:00:00Z",
-        "target": {"kind": "emulator", "description": "emulator", "urls": {}},
-        "profile": "smoke",
-        "seed": 0,
-        "verdict": "non-conformant",
-        "exit_code": 1,
-        "requests": 3,
-        "vendors": [{"id": "altum", "verdict": "non-conformant", "score": 0.5, "findings": 1}],
-        "findings": [
-            {
-                "fingerprint": "f1",
-                "vendor": "altum",
-                "operation": "POST /labelling/url",
-                "check": "x",
-                "rule": {"id": "altum.auth.enforced"},
-                "title": "t",
-            }
-        ],
-    }
+    finding = Finding(
+        vendor="altum",
+        operation="POST /labelling/url",
+        check="x",
+        rule={"id": "altum.auth.enforced", "text": "", "category": "auth", "basis": "documented"},
+        title="t",
+        message="m",
+        test="altum/test_behaviour.py::t",
+        kind="behaviour",
+    )
+    vendor = VendorOutcome("altum", "Altum", State.NON_CONFORMANT, 0.5, [], 1, 3, {"passed": 1}, [])
+    report = RunOutcome(
+        run_id="20261201T100000Z-emulator-altum-0001",
+        kind=RunKind.MONITOR,
+        started_at="2026-12-01T10:00:00+00:00",
+        finished_at="2026-12-01T10:00:05+00:00",
+        duration_s=5.0,
+        target=Target("emulator", "emulator", {}, [], "emulator"),
+        profile="smoke",
+        seed=0,
+        versions={},
+        vendors=[vendor],
+        findings=number_findings([finding]),
+        cells=[],
+        tests=[],
+        requests=3,
+        command="imgconf run",
+    )
     History(history).record(report, None)
     before = history.read_bytes()
     docs.write_site(tmp_path / "site", ["altum"], history)
     html = (tmp_path / "site" / "altum-labelling.html").read_text(encoding="utf-8")
     section = html.split('id="post-labelling-url"', 1)[1]
-    assert "non-conformant" in section and "2026-12-01T10:00:00Z" in section and "altum.auth.enforced" in section
+    assert "non-conformant" in section and "2026-12-01T10:00:00" in section and "altum.auth.enforced" in section
     assert history.read_bytes() == before, "the history is only read"
 
 
