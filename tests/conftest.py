@@ -97,3 +97,26 @@ def served(*args: str, env: dict[str, str] | None = None) -> Iterator[dict[str, 
         finally:
             process.terminate()
             process.wait(timeout=10)
+
+
+def make_outcome(vendor: object, findings: list | None = None):
+    """A one-vendor run outcome for tests of what reads one (renderers, writer, history readers)."""
+    from imgconf.report.outcome import RunKind, RunOutcome, Target, number_findings
+
+    return RunOutcome(
+        run_id="20261201T100000Z-emulator-altum-0001",
+        kind=RunKind.MONITOR,
+        started_at="2026-12-01T10:00:00+00:00",
+        finished_at="2026-12-01T10:00:05+00:00",
+        duration_s=5.0,
+        target=Target("emulator", "emulator", {}, [], "emulator"),
+        profile="smoke",
+        seed=0,
+        versions={},
+        vendors=[vendor],
+        findings=number_findings(findings or []),
+        cells=[],
+        tests=[],
+        requests=3,
+        command="imgconf run",
+    )

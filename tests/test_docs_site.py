@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, make_outcome
 from imgconf import docs, paths, specs
 from imgconf.report.history import History
-from imgconf.report.outcome import Finding, RunKind, RunOutcome, State, Target, VendorOutcome, number_findings
+from imgconf.report.outcome import Finding, State, VendorOutcome
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -130,23 +130,7 @@ def test_verdicts_from_the_history_are_shown_per_operation(tmp_path: Path) -> No
         kind="behaviour",
     )
     vendor = VendorOutcome("altum", "Altum", State.NON_CONFORMANT, 0.5, [], 1, 3, {"passed": 1}, [])
-    report = RunOutcome(
-        run_id="20261201T100000Z-emulator-altum-0001",
-        kind=RunKind.MONITOR,
-        started_at="2026-12-01T10:00:00+00:00",
-        finished_at="2026-12-01T10:00:05+00:00",
-        duration_s=5.0,
-        target=Target("emulator", "emulator", {}, [], "emulator"),
-        profile="smoke",
-        seed=0,
-        versions={},
-        vendors=[vendor],
-        findings=number_findings([finding]),
-        cells=[],
-        tests=[],
-        requests=3,
-        command="imgconf run",
-    )
+    report = make_outcome(vendor, [finding])
     History(history).record(report, None)
     before = history.read_bytes()
     docs.write_site(tmp_path / "site", ["altum"], history)

@@ -6,29 +6,13 @@ import os
 
 import pytest
 
+from conftest import make_outcome
 from imgconf.report import writer
-from imgconf.report.outcome import RunKind, RunOutcome, State, Target, VendorOutcome
+from imgconf.report.outcome import State, VendorOutcome
 
 
-def outcome() -> RunOutcome:
-    vendor = VendorOutcome("altum", "Altum", State.CONFORMANT, 1.0, [], 0, 1, {"passed": 1}, [])
-    return RunOutcome(
-        run_id="20261201T100000Z-emulator-altum-0001",
-        kind=RunKind.MONITOR,
-        started_at="2026-12-01T10:00:00+00:00",
-        finished_at="2026-12-01T10:00:01+00:00",
-        duration_s=1.0,
-        target=Target("emulator", "emulator", {}, [], "emulator"),
-        profile="smoke",
-        seed=0,
-        versions={},
-        vendors=[vendor],
-        findings=[],
-        cells=[],
-        tests=[],
-        requests=1,
-        command="imgconf run",
-    )
+def outcome():
+    return make_outcome(VendorOutcome("altum", "Altum", State.CONFORMANT, 1.0, [], 0, 1, {"passed": 1}, []))
 
 
 def test_a_crashed_runs_staging_directory_is_removed_and_a_live_ones_kept(tmp_path):
