@@ -406,12 +406,17 @@ PRECEDENCE = (
 )
 
 
+def weightiest(states: set[State]) -> State:
+    """The state that speaks for several: the first in PRECEDENCE; with none at all, nothing was checked."""
+    return next((state for state in PRECEDENCE if state in states), State.INCOMPLETE)
+
+
 def run_state(run: RunOutcome) -> State:
     """The run's one state: interrupted if the operator stopped it, else the weightiest vendor state."""
     if run.interrupted:
         return State.INTERRUPTED
     states = {vendor.state for vendor in run.vendors}
-    return next((state for state in PRECEDENCE if state in states), State.INCOMPLETE)
+    return weightiest(states)
 
 
 def vendor_exit_state(run: RunOutcome, vendor: VendorOutcome) -> State:
@@ -429,7 +434,7 @@ def exit_code(run: RunOutcome) -> int:
     if run.interrupted:
         return SIGNAL_EXIT.get(run.interrupted, 130)
     states = {vendor_exit_state(run, vendor) for vendor in run.vendors}
-    state = next((state for state in PRECEDENCE if state in states), State.INCOMPLETE)
+    state = weightiest(states)
     code = EXIT_CODES[state]
     # A history that could not be read or written is the operator's to fix; it never hides a finding.
     return 2 if code == 0 and run.history_error else code
