@@ -81,7 +81,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("targets", ("imgconf.targets",)),
     ("testing", ("imgconf.testing",)),
     ("vendor suites", tuple(f"imgconf.vendors.{vendor}" for vendor in VENDOR_IDS)),
-    ("runner", ("imgconf.runner",)),
+    ("runner", ("imgconf.runner", "imgconf.proxy")),
     ("cli", ("imgconf.cli", "imgconf.docs", "imgconf.__main__")),
 ]
 

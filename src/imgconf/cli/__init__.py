@@ -11,7 +11,7 @@ import sys
 import click
 
 from imgconf import __version__
-from imgconf.cli import docs, drift, emulator, history, run, selftest, validate
+from imgconf.cli import docs, drift, emulator, history, proxy, run, selftest, validate
 from imgconf.errors import ExitCode, ImgconfError
 from imgconf.redact import REDACTOR, install_logging_filter
 
@@ -28,6 +28,7 @@ cli.add_command(drift.group)
 cli.add_command(history.history_command)
 cli.add_command(history.diff_command)
 cli.add_command(validate.command)
+cli.add_command(proxy.command)
 cli.add_command(selftest.command)
 cli.add_command(docs.command)
 

@@ -42,6 +42,7 @@ class RunKind(StrEnum):
     DRIFT = "drift"  # an experiment against a deliberately drifted emulator
     REPLAY = "replay"  # a cassette answered offline
     VALIDATE = "validate"  # recorded traffic held to the specs
+    PROXY = "proxy"  # a window of real traffic relayed by `imgconf proxy`
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,8 @@ class Gate:
     basis: str = "any"  # any | documented
 
     def counts(self, finding: Finding) -> bool:
+        if finding.kind == "application":  # the application's own request (imgconf proxy): never the vendor's
+            return False
         if self.basis == "documented" and finding.rule.get("basis") != "documented":
             return False
         return not (self.fail_on == "new" and finding.status != "new")

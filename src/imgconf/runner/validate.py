@@ -30,6 +30,7 @@ from imgconf.testing.state import RunState
 from imgconf.wire import cassette
 from imgconf.wire.cassette import build_response
 from imgconf.wire.exchange import Exchange
+from imgconf.wire.replay_keys import match_key
 
 
 @dataclass
@@ -42,6 +43,11 @@ class Recorded:
     reason: str
     response_headers: dict[str, str]
     response_body: bytes
+    # Set when the bodies are bounded copies (the proxy's): the sizes on the wire, the time it took.
+    request_size: int | None = None
+    response_size: int | None = None
+    elapsed_ms: float = 0.0
+    started_at: float | None = None
 
 
 def _bytes(value: Any) -> bytes:
@@ -128,6 +134,62 @@ def _response(recorded: Recorded) -> requests.Response:
     )
 
 
+def to_exchange(seq: int, vendor_id: str, entry: Recorded) -> Exchange:
+    """The exchange a recorded entry stands for, with the replay key a cassette files it under."""
+    return Exchange(
+        seq,
+        vendor_id,
+        entry.method,
+        entry.url,
+        entry.request_headers,
+        entry.request_body,
+        entry.request_size if entry.request_size is not None else len(entry.request_body),
+        entry.status,
+        entry.response_headers,
+        entry.response_body,
+        entry.response_size if entry.response_size is not None else len(entry.response_body),
+        entry.elapsed_ms,
+        entry.started_at or time.time(),
+        reason=entry.reason or None,
+        match_key=match_key(entry.method, entry.url, entry.request_headers, entry.request_body),
+    )
+
+
+def hold(
+    session: RunState, seq: int, entry: Recorded, found: tuple[registry.Vendor, Any, Any], nodeid: str
+) -> Exchange:
+    """One recorded exchange through the response checks and the vendor's checks, into the run's collector.
+
+    The one path recorded traffic takes to a finding: `imgconf validate` calls it per exchange of a file,
+    `imgconf proxy` per exchange it relayed.
+    """
+    vendor, spec, operation = found
+    exchange = to_exchange(seq, vendor.id, entry)
+    session.recorder.record(exchange)
+    response = _response(entry)
+    case = plain_schema(spec.path.name)[operation.path][operation.method].Case()
+    checks = [*RESPONSE_CHECKS, *vendor_checks.checks_for(vendor.id)]
+    error: BaseException | None = None
+    try:
+        case.validate_response(response, checks=checks)
+    except BaseException as exc:  # FailureGroup is a BaseExceptionGroup
+        if not isinstance(exc, AssertionError | BaseExceptionGroup):
+            raise
+        error = exc
+    failed = {
+        name
+        for failure in getattr(error, "exceptions", [])
+        for name in (getattr(failure, "checks", ()) or (getattr(failure, "title", ""),))
+    }
+    for check in checks:
+        if check.__name__ not in failed:  # failures are counted with their findings
+            session.collector.cell(vendor.id, operation.label, check.__name__, True)
+    session.collector.finished(
+        nodeid, vendor.id, "contract", None, "failed" if error else "passed", 0.0, error, [exchange]
+    )
+    return exchange
+
+
 def validate(path: Path) -> RunOutcome:
     """The recorded exchanges of `path`, each through the same checks a run applies, as one run outcome."""
     entries = read(path)
@@ -148,51 +210,7 @@ def validate(path: Path) -> RunOutcome:
         if found is None:
             skipped += 1
             continue
-        vendor, spec, operation = found
-        exchange = Exchange(
-            index,
-            vendor.id,
-            entry.method,
-            entry.url,
-            entry.request_headers,
-            entry.request_body,
-            len(entry.request_body),
-            entry.status,
-            entry.response_headers,
-            entry.response_body,
-            len(entry.response_body),
-            0.0,
-            time.time(),
-        )
-        session.recorder.record(exchange)
-        response = _response(entry)
-        case = plain_schema(spec.path.name)[operation.path][operation.method].Case()
-        checks = [*RESPONSE_CHECKS, *vendor_checks.checks_for(vendor.id)]
-        error: BaseException | None = None
-        try:
-            case.validate_response(response, checks=checks)
-        except BaseException as exc:  # FailureGroup is a BaseExceptionGroup
-            if not isinstance(exc, AssertionError | BaseExceptionGroup):
-                raise
-            error = exc
-        failed = {
-            name
-            for failure in getattr(error, "exceptions", [])
-            for name in (getattr(failure, "checks", ()) or (getattr(failure, "title", ""),))
-        }
-        for check in checks:
-            if check.__name__ not in failed:  # failures are counted with their findings
-                session.collector.cell(vendor.id, operation.label, check.__name__, True)
-        session.collector.finished(
-            f"validate::{path.name}::{index} {operation.label}",
-            vendor.id,
-            "contract",
-            None,
-            "failed" if error else "passed",
-            0.0,
-            error,
-            [exchange],
-        )
+        hold(session, index, entry, found, f"validate::{path.name}::{index} {found[2].label}")
     run = session.collector.build()
     run.seed = None
     if skipped:

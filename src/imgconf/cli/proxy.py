@@ -1,0 +1,78 @@
+"""`imgconf proxy`: put imgconf between an application and a vendor, and hold every exchange to the spec."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+import click
+
+from imgconf.cli import output
+from imgconf.errors import UsageError
+from imgconf.proxy.server import serve
+from imgconf.proxy.session import ProxyRun, vendor_or_fail
+from imgconf.redact import REDACTOR
+
+
+@click.command("proxy")
+@click.option("--vendor", "vendor_id", required=True, help="The vendor whose API the application calls.")
+@click.option("--upstream", help="Where to forward (default: the vendor's documented server).")
+@click.option("--listen", default="127.0.0.1:8780", show_default=True, help="HOST:PORT the proxy listens on.")
+@click.option("--out", default="reports", show_default=True, type=click.Path(path_type=Path))
+@click.option(
+    "--flush-every", default=5.0, show_default=True, type=click.FloatRange(min=0.01), help="Minutes per report."
+)
+@click.option("--record", is_flag=True, help="Write each window's redacted cassette beside its report.")
+@click.option("--history", "history_path", type=click.Path(path_type=Path), help="Default <out>/history.sqlite.")
+@click.option("--no-history", is_flag=True, help="Neither read nor record run history.")
+@click.option("--keep-host", is_flag=True, help="Forward the Host header as sent (reverse mode rewrites it).")
+@click.option("--ready-file", type=click.Path(path_type=Path), hidden=True)
+def command(
+    vendor_id: str,
+    upstream: str | None,
+    listen: str,
+    out: Path,
+    flush_every: float,
+    record: bool,
+    history_path: Path | None,
+    no_history: bool,
+    keep_host: bool,
+    ready_file: Path | None,
+) -> int:
+    """Relay an application's traffic to a vendor unchanged, and report what breaks the contract.
+
+    Point the application's base URL at the proxy (or name it as the application's HTTP proxy, for
+    requests signed for the vendor's host). Every exchange is checked off the request path; a report is
+    written every --flush-every minutes and on SIGINT/SIGTERM, after which the command exits 0.
+    """
+    vendor = vendor_or_fail(vendor_id)
+    target = upstream or next(iter(vendor.live_urls().values()), None)
+    if not target:
+        raise UsageError(f"{vendor.id} documents no server: give --upstream")
+    run = ProxyRun(
+        vendor,
+        target,
+        out,
+        flush_every * 60,
+        history_path=None if no_history else (history_path or out / "history.sqlite"),
+        record=record,
+        command=REDACTOR.text(shlex.join(["imgconf", *sys.argv[1:]])),
+    )
+    console = output.console()
+    serve(
+        run,
+        listen,
+        keep_host=keep_host,
+        announce=lambda line: console.print(line, highlight=False),
+        ready_file=ready_file,
+    )
+    for published in run.published[-1:]:
+        outcome = published.outcome
+        console.print(
+            f"last window: {outcome.state} · {len(outcome.findings)} findings · report {published.directory}",
+            highlight=False,
+        )
+    for error in run.checker.errors[:5]:
+        click.echo(f"imgconf: a check failed inside imgconf: {REDACTOR.text(error)}", err=True)
+    return 0
