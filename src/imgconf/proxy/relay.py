@@ -164,11 +164,17 @@ class Relay:
         self.sink = sink
         self.keep_host = keep_host
         self.context = context or (ssl.create_default_context() if upstream.scheme == "https" else None)
-        self.connections = 0
+        self.busy = 0  # exchanges in flight (idle keep-alive connections are not counted)
+        self.clients: set[asyncio.StreamWriter] = set()
+
+    def close_all(self) -> None:
+        """At shutdown, once the exchanges in flight are done: end every client connection."""
+        for writer in list(self.clients):
+            writer.close()
 
     async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
         up: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+        self.clients.add(writer)
         try:
             while True:
                 try:
@@ -178,13 +184,17 @@ class Relay:
                 except asyncio.LimitOverrunError:
                     writer.write(error_response(431, "Request Header Fields Too Large", "request head too large"))
                     return
-                keep, up = await self._exchange(raw, reader, writer, up)
+                self.busy += 1
+                try:
+                    keep, up = await self._exchange(raw, reader, writer, up)
+                finally:
+                    self.busy -= 1
                 if not keep:
                     return
-        except (ConnectionError, asyncio.IncompleteReadError, TimeoutError, OSError):
-            return
+        except (ConnectionError, asyncio.IncompleteReadError, TimeoutError, OSError, asyncio.CancelledError):
+            return  # a connection lost, or the proxy stopping: nothing to tell anyone
         finally:
-            self.connections -= 1
+            self.clients.discard(writer)
             for stream in (writer, up[1] if up else None):
                 if stream is not None:
                     stream.close()

@@ -57,8 +57,10 @@ async def _serve(
     finally:
         server.close()
         deadline = loop.time() + GRACE
-        while relay.connections and loop.time() < deadline:
+        while relay.busy and loop.time() < deadline:
             await asyncio.sleep(0.05)
+        relay.close_all()
+        await asyncio.sleep(0)
 
 
 def serve(

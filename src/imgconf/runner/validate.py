@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -167,7 +168,11 @@ def hold(
     exchange = to_exchange(seq, vendor.id, entry)
     session.recorder.record(exchange)
     response = _response(entry)
-    case = plain_schema(spec.path.name)[operation.path][operation.method].Case()
+    # A templated path's values, so that schemathesis can tell the base URL from the path it was sent to.
+    names = re.findall(r"\{([^}]+)\}", operation.path)
+    matched = operation.pattern.fullmatch(urlsplit(entry.url).path or "/")
+    values = dict(zip(names, matched.groups(), strict=False)) if matched and names else None
+    case = plain_schema(spec.path.name)[operation.path][operation.method].Case(path_parameters=values)
     checks = [*RESPONSE_CHECKS, *vendor_checks.checks_for(vendor.id)]
     error: BaseException | None = None
     try:

@@ -1,0 +1,157 @@
+"""What the proxy tests share: emulators served over real HTTP on loopback, relays in front of them, traffic.
+
+One uvicorn server (in a thread) serves any number of emulator apps, one loopback port each, through the
+emulator's own `PortDispatcher`, exactly as `imgconf emulator serve` does; one asyncio loop (in another
+thread) runs the proxy's relays. Starting both once per module keeps the proxy tests fast: a drift sweep
+needs one emulator and one relay per drift, not one process each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+import uvicorn
+
+from imgconf import emulator, images
+from imgconf import vendors as registry
+from imgconf.emulator.config import EmulatorConfig
+from imgconf.emulator.server import PortDispatcher, bind
+from imgconf.proxy.relay import Proxied, Relay, Upstream
+from imgconf.proxy.session import ProxyRun, Window
+from imgconf.proxy.checking import Counters
+from imgconf.testing import examples
+
+
+@contextmanager
+def emulators(configs: list[tuple[str, EmulatorConfig]]) -> Iterator[list[str]]:
+    """Each (vendor, config) served on its own loopback port by one uvicorn server; yields their URLs."""
+    sockets = bind("127.0.0.1", [0] * len(configs))
+    apps = {}
+    urls = []
+    for (vendor, config), sock in zip(configs, sockets, strict=True):
+        port = sock.getsockname()[1]
+        apps[port] = emulator.get(vendor).create_app(config)
+        urls.append(f"http://127.0.0.1:{port}")
+    server = uvicorn.Server(uvicorn.Config(PortDispatcher(apps), log_level="error", lifespan="off", access_log=False))
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=sockets)), daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "the emulators did not start"
+        time.sleep(0.02)
+    try:
+        yield urls
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def config(drifts: frozenset[str] = frozenset()) -> EmulatorConfig:
+    return EmulatorConfig(drifts=drifts, options={"rate_limits": False})
+
+
+@dataclass
+class Relays:
+    """An event loop in a thread, running relays; each relay's exchanges collect in its own list."""
+
+    loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.new_event_loop)
+    servers: list[asyncio.Server] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        threading.Thread(target=self.loop.run_forever, daemon=True).start()
+
+    def start(self, upstream: str, *, keep_host: bool = False, sink: Any = None) -> tuple[str, list[Proxied]]:
+        seen: list[Proxied] = []
+        relay = Relay(Upstream.parse(upstream), sink or seen.append, keep_host=keep_host)
+
+        async def listen() -> asyncio.Server:
+            return await asyncio.start_server(relay, "127.0.0.1", 0, limit=64 * 1024, backlog=1024)
+
+        server = asyncio.run_coroutine_threadsafe(listen(), self.loop).result(10)
+        self.servers.append(server)
+        return f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}", seen
+
+    def close(self) -> None:
+        async def stop() -> None:
+            for server in self.servers:
+                server.close()
+
+        asyncio.run_coroutine_threadsafe(stop(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
+
+def outcome_of(vendor: str, upstream: str, seen: list[Proxied]):
+    """The run outcome the proxy would publish for these exchanges (its checking path, without a server)."""
+    run = ProxyRun(registry.get(vendor), upstream, out=None, flush_every=3600)  # type: ignore[arg-type]
+    window: Window = run._new_window()
+    for proxied in seen:
+        window.hold(proxied)
+    return window.build(Counters(len(seen), len(seen)), upstream)
+
+
+def credentials(vendor: str) -> dict[str, str]:
+    return dict(emulator.get(vendor).default_credentials[0])
+
+
+IMAGE_JPEG = images.render(160, 120, seed=8, fmt="jpeg")
+IMAGE_PNG = images.render(96, 64, seed=3, fmt="png")
+
+
+def documented_samples(vendor_id: str) -> list[requests.Request]:
+    """Each documented request example of the vendor, built as the suites' example tests send it."""
+    vendor = registry.get(vendor_id)
+    keys = credentials(vendor_id)
+    built: list[requests.Request] = []
+    for _, example in examples.request_examples(vendor):
+        method, path = example.operation.split(" ", 1)
+        if vendor_id == "identifai":
+            path = path.replace("{hash}", "0" * 64)
+            if example.media_type == "multipart/form-data":
+                fields = {
+                    name: (None, str(value).lower() if isinstance(value, bool) else str(value))
+                    for name, value in example.value.items()
+                }
+                built.append(requests.Request(method, path, files=fields))
+            else:
+                built.append(requests.Request(method, path, json=example.value))
+        elif vendor_id == "imagerecognize":
+            if example.name == "pythonSample":
+                built.append(
+                    requests.Request(
+                        method, path, data={**example.value, "apikey": keys["apikey"]}, files={"file": IMAGE_JPEG}
+                    )
+                )
+            else:
+                parts: list[Any] = [
+                    (name, (None, keys["apikey"] if name == "apikey" else str(value)))
+                    for name, value in example.value.items()
+                ]
+                parts.insert(1, ("file", ("image.jpg", IMAGE_JPEG, "image/jpeg")))
+                built.append(requests.Request(method, path, files=parts))
+        elif vendor_id == "huawei":
+            built.append(
+                requests.Request(method, path.replace("{project_id}", keys["project_id"]), json=example.value)
+            )
+        else:
+            built.append(requests.Request(method, path, json=example.value))
+    return built
+
+
+def send(session: requests.Session, base: str, request: requests.Request, vendor_id: str, **kwargs: Any):
+    """Send `request` to `base` (a copy: the same request can go direct and through the proxy)."""
+    copy = requests.Request(
+        request.method, base + request.url, headers=dict(request.headers), files=request.files,
+        data=request.data, json=request.json, params=request.params,
+    )
+    prepared = session.prepare_request(copy)
+    if vendor_id != "imagerecognize" or "apikey" not in str(request.data) + str(request.files):
+        registry.get(vendor_id).auth.apply(prepared, credentials(vendor_id))
+    return session.send(prepared, timeout=20, **kwargs)
