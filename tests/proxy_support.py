@@ -9,6 +9,7 @@ needs one emulator and one relay per drift, not one process each.
 from __future__ import annotations
 
 import asyncio
+import base64
 import threading
 import time
 from collections.abc import Iterator
@@ -27,6 +28,7 @@ from imgconf.proxy.relay import Proxied, Relay, Upstream
 from imgconf.proxy.session import ProxyRun, Window
 from imgconf.proxy.checking import Counters
 from imgconf.testing import examples
+from imgconf.vendors.huawei.auth import DEFAULT_PROJECT_NAME, token_request
 
 
 @contextmanager
@@ -155,3 +157,94 @@ def send(session: requests.Session, base: str, request: requests.Request, vendor
     if vendor_id != "imagerecognize" or "apikey" not in str(request.data) + str(request.files):
         registry.get(vendor_id).auth.apply(prepared, credentials(vendor_id))
     return session.send(prepared, timeout=20, **kwargs)
+
+
+@dataclass
+class Client:
+    """An application's calls to one vendor at `base` (the proxy, or the vendor itself when `proxy` is set)."""
+
+    vendor: str
+    base: str
+    session: requests.Session = field(default_factory=requests.Session)
+    proxy: str | None = None  # forward-proxy mode: the base is the upstream, the proxy is the HTTP proxy
+
+    def __post_init__(self) -> None:
+        if self.proxy:
+            self.session.proxies = {"http": self.proxy}
+
+    def send(self, method: str, path: str, auth: str = "valid", **kwargs: Any) -> requests.Response:
+        prepared = self.session.prepare_request(requests.Request(method, self.base + path, **kwargs))
+        keys = credentials(self.vendor)
+        if auth == "invalid":
+            keys = registry.get(self.vendor).auth.invalid(keys)
+        if auth != "none":
+            registry.get(self.vendor).auth.apply(prepared, keys)
+        return self.session.send(prepared, timeout=20)
+
+
+def altum_traffic(client: Client) -> None:
+    for image, name, kind in ((IMAGE_PNG, "a.png", "image/png"), (IMAGE_JPEG, "b.jpg", "image/jpeg")):
+        client.send("POST", "/labelling/img", files={"image": (name, image, kind)})
+    client.send("POST", "/labelling/img", files={"image": ("c.gif", b"GIF89a not an image", "image/gif")})
+    client.send("POST", "/labelling/img", auth="none", files={"image": ("a.png", IMAGE_PNG, "image/png")})
+    client.send("POST", "/labelling/img", auth="invalid", files={"image": ("a.png", IMAGE_PNG, "image/png")})
+    client.send("POST", "/labelling/url", json={})
+    for seed in range(6):  # enough outdoor and indoor answers for the vocabulary and 70% rules
+        image = images.render(80 + seed * 8, 60, seed=100 + seed, fmt="jpeg")
+        client.send("POST", "/labelling/img", files={"image": (f"{seed}.jpg", image, "image/jpeg")})
+
+
+def imagerecognize_traffic(client: Client) -> None:
+    key = credentials("imagerecognize")["apikey"]
+    jpeg = ("image.jpg", IMAGE_JPEG, "image/jpeg")
+    form = {"apikey": key, "type": "objects", "max_labels": "2", "min_confidence": "90"}
+    client.send("POST", "/api/v2/", auth="none", data=form, files={"file": jpeg})
+    client.send("POST", "/api/v3/", auth="none", data={**form, "max_labels": "1", "min_confidence": "50"}, files={"file": jpeg})
+    client.send("POST", "/api/v2/", auth="none", data={"type": "objects", "max_labels": "10", "min_confidence": "50"}, files={"file": jpeg})
+    client.send("POST", "/api/v2/", auth="none", data={**form, "apikey": "0" * len(key)}, files={"file": jpeg})
+    client.send("POST", "/api/v2/", auth="none", data={**form, "type": "faces"}, files={"file": jpeg})
+    client.send("GET", "/api/v2/", auth="none", params={"apikey": key, "type": "cache"})
+
+
+def identifai_traffic(client: Client) -> None:
+    keys = credentials("identifai")
+    image = ("sample.jpg", images.render(64, 48, seed=7, fmt="jpeg"), "image/jpeg")
+    accept = {"Accept": "application/json"}
+    submitted = client.send("POST", "/api/classification", files={"image": image}, headers=accept)
+    identifier = submitted.json().get("identifier", "0" * 64) if submitted.headers.get("content-type", "").startswith("application/json") else "0" * 64
+    for _ in range(3):  # new, then done
+        client.send("GET", f"/api/classification/{identifier}")
+    client.send("GET", "/api/classifications", params={"identifiers[]": identifier})
+    client.send("GET", "/api/classifications", params={"identifiers[]": [f"{n:064x}" for n in range(101)]})
+    client.send("POST", "/api/classification", files={"ref_id": (None, "no-file")}, headers=accept)
+    other = ("other.jpg", images.render(64, 48, seed=8, fmt="jpeg"), "image/jpeg")
+    client.send("POST", "/api/classification", files={"image": other}, headers={"Accept": "text/plain"})
+    client.send("POST", "/api/classification", auth="none", files={"image": image}, headers=accept)
+    client.send("GET", "/api/classifications", auth="none", params={"identifiers[]": identifier})
+    throttled = client.session.prepare_request(
+        requests.Request("GET", client.base + "/api/classifications", params={"identifiers[]": identifier})
+    )
+    throttled.headers["X-Api-Key"] = keys["throttled_api_key"]
+    client.session.send(throttled, timeout=20)
+
+
+def huawei_traffic(client: Client) -> None:
+    keys = credentials("huawei")
+    image = base64.b64encode(IMAGE_JPEG).decode()
+    v2 = f"/v2/{keys['project_id']}/image/tagging"
+    client.send("POST", v2, json={"image": image, "threshold": 90, "limit": 2, "language": "en"})
+    client.send("POST", v2, json={"image": image})
+    client.send("POST", "/v1.0/image/tagging", json={"image": image, "threshold": 10, "limit": 3})
+    client.send("POST", v2, json={"image": base64.b64encode(b"GIF89a no").decode()})
+    client.send("POST", v2, auth="invalid", json={"image": image})
+    client.send("POST", v2, auth="none", json={"image": image})
+    token_body = token_request(keys["iam_user"], keys["iam_password"], keys["iam_domain"], DEFAULT_PROJECT_NAME)
+    client.send("POST", "/v3/auth/tokens", auth="none", json=token_body)
+
+
+TRAFFIC = {
+    "altum": altum_traffic,
+    "identifai": identifai_traffic,
+    "imagerecognize": imagerecognize_traffic,
+    "huawei": huawei_traffic,
+}
