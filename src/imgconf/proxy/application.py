@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+import jsonschema
+import referencing.exceptions
+
 from imgconf.specs import Operation, Spec
 from imgconf.wire.multipart import parts
 
@@ -36,6 +39,12 @@ RULES: dict[str, dict[str, Any]] = {
         "category": "application",
         "basis": "documented",
     },
+    "application.request.invalid-parameter": {
+        "id": "application.request.invalid-parameter",
+        "text": "The application sends parameter values within their documented schema (type, range, length).",
+        "category": "application",
+        "basis": "documented",
+    },
     "application.request.media-type": {
         "id": "application.request.media-type",
         "text": "The application sends its body in a media type the operation documents.",
@@ -45,10 +54,59 @@ RULES: dict[str, dict[str, Any]] = {
 }
 
 
+# The mistakes a vendor must refuse: answering them 2xx is the vendor's fault too (rules.py).
+MUST_BE_REFUSED = frozenset({"application.request.invalid-parameter", "application.request.missing-parameter"})
+
+
 @dataclass(frozen=True)
 class Mistake:
     rule: str
     message: str
+
+
+def _coerce(value: str, schema: dict[str, Any]) -> Any:
+    """A query string's value as the type its schema names, where it reads as one (else left a string)."""
+    kind = schema.get("type")
+    try:
+        if kind == "integer":
+            return int(value)
+        if kind == "number":
+            return float(value)
+    except ValueError:
+        return value
+    if kind == "boolean" and value in ("true", "false"):
+        return value == "true"
+    return value
+
+
+def _invalid_values(spec: Spec, parameters: list[dict[str, Any]], query: list[tuple[str, str]]) -> list[Mistake]:
+    mistakes = []
+    for parameter in parameters:
+        if parameter.get("in") != "query" or "schema" not in parameter:
+            continue
+        schema = spec.resolve(parameter["schema"])[0]
+        if not isinstance(schema, dict):
+            continue
+        values = [value for name, value in query if name == parameter["name"]]
+        if not values:
+            continue
+        if schema.get("type") == "array":
+            items: dict[str, Any] = schema["items"] if isinstance(schema.get("items"), dict) else {}
+            sent: Any = [_coerce(value, items) for value in values]
+        else:
+            sent = _coerce(values[-1], schema)
+        try:
+            error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(sent))
+        except (jsonschema.exceptions.SchemaError, referencing.exceptions.Unresolvable):
+            continue
+        if error is not None:
+            mistakes.append(
+                Mistake(
+                    "application.request.invalid-parameter",
+                    f"query parameter {parameter['name']!r}: {error.message[:200]}",
+                )
+            )
+    return mistakes
 
 
 def _definition(spec: Spec, operation: Operation) -> dict[str, Any]:
@@ -115,12 +173,14 @@ def judge(
     """The application's mistakes in one request to `operation`; `whole` when `body` is the body as sent."""
     mistakes: list[Mistake] = []
     parameters = _parameters(spec, operation)
-    query = {name for name, _ in parse_qsl(urlsplit(url).query, keep_blank_values=True)}
+    pairs = parse_qsl(urlsplit(url).query, keep_blank_values=True)
+    query = {name for name, _ in pairs}
     documented = {p["name"] for p in parameters if p.get("in") == "query"}
     for name in sorted(query - documented):
         mistakes.append(
             Mistake("application.request.undocumented-parameter", f"query parameter {name!r} is not documented")
         )
+    mistakes += _invalid_values(spec, parameters, pairs)
     lowered = {name.lower() for name in headers}
     for parameter in parameters:
         if not parameter.get("required"):

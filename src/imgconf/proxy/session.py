@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from imgconf import vendors as registry
 from imgconf.errors import TargetUnreachable, UsageError
-from imgconf.proxy import application
+from imgconf.proxy import application, rules
 from imgconf.proxy.checking import Checker, Counters
 from imgconf.proxy.relay import Proxied
 from imgconf.redact import REDACTOR
@@ -126,11 +126,14 @@ class Window:
             return
         spec, operation = found
         nodeid = f"proxy::{vendor.id}::{operation.label}"
-        exchange = hold(self.state, seq, entry, (vendor, spec, operation), nodeid)
-        self._compact(nodeid)
-        for mistake in application.judge(
+        mistakes = application.judge(
             spec, operation, entry.url, entry.request_headers, entry.request_body, not proxied.request.truncated
-        ):
+        )
+        refused = [mistake.message for mistake in mistakes if mistake.rule in application.MUST_BE_REFUSED]
+        extra = rules.for_operation(spec, operation, refused)
+        exchange = hold(self.state, seq, entry, (vendor, spec, operation), nodeid, extra)
+        self._compact(nodeid)
+        for mistake in mistakes:
             self._mistake(mistake, operation.label, exchange)
 
     def _mistake(self, mistake: application.Mistake, operation: str | None, exchange: object) -> None:

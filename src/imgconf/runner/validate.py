@@ -157,12 +157,17 @@ def to_exchange(seq: int, vendor_id: str, entry: Recorded) -> Exchange:
 
 
 def hold(
-    session: RunState, seq: int, entry: Recorded, found: tuple[registry.Vendor, Any, Any], nodeid: str
+    session: RunState,
+    seq: int,
+    entry: Recorded,
+    found: tuple[registry.Vendor, Any, Any],
+    nodeid: str,
+    extra: list[vendor_checks.CheckFn] | None = None,
 ) -> Exchange:
     """One recorded exchange through the response checks and the vendor's checks, into the run's collector.
 
     The one path recorded traffic takes to a finding: `imgconf validate` calls it per exchange of a file,
-    `imgconf proxy` per exchange it relayed.
+    `imgconf proxy` per exchange it relayed (with `extra` checks only real traffic can put, proxy/rules.py).
     """
     vendor, spec, operation = found
     exchange = to_exchange(seq, vendor.id, entry)
@@ -173,7 +178,7 @@ def hold(
     matched = operation.pattern.fullmatch(urlsplit(entry.url).path or "/")
     values = dict(zip(names, matched.groups(), strict=False)) if matched and names else None
     case = plain_schema(spec.path.name)[operation.path][operation.method].Case(path_parameters=values)
-    checks = [*RESPONSE_CHECKS, *vendor_checks.checks_for(vendor.id)]
+    checks = [*RESPONSE_CHECKS, *vendor_checks.checks_for(vendor.id), *(extra or [])]
     error: BaseException | None = None
     try:
         case.validate_response(response, checks=checks)
