@@ -24,9 +24,9 @@ from imgconf import emulator, images
 from imgconf import vendors as registry
 from imgconf.emulator.config import EmulatorConfig
 from imgconf.emulator.server import PortDispatcher, bind
+from imgconf.proxy.checking import Counters
 from imgconf.proxy.relay import Proxied, Relay, Upstream
 from imgconf.proxy.session import ProxyRun, Window
-from imgconf.proxy.checking import Counters
 from imgconf.testing import examples
 from imgconf.vendors.huawei.auth import DEFAULT_PROJECT_NAME, token_request
 

@@ -63,7 +63,7 @@ def _documented_body_rule(spec: Spec, operation: Operation, status: int) -> str 
     content = answer.get("content") if isinstance(answer, dict) else None
     if not content:
         return None
-    media: dict[str, Any] = next(iter(content.values()), None) or {}
+    media: Any = next(iter(content.values()), None) or {}
     schema = media.get("schema")
     if schema is None:
         return None
