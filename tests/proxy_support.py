@@ -10,16 +10,22 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import requests
 import uvicorn
 
+from conftest import clean_env
 from imgconf import emulator, images
 from imgconf import vendors as registry
 from imgconf.emulator.config import EmulatorConfig
@@ -275,3 +281,45 @@ TRAFFIC = {
     "imagerecognize": imagerecognize_traffic,
     "huawei": huawei_traffic,
 }
+
+
+@dataclass
+class ProxyProcess:
+    url: str
+    process: subprocess.Popen[str]
+    out: Path
+    stdout: str = ""
+    stderr: str = ""
+
+    @property
+    def port(self) -> int:
+        return Upstream.parse(self.url).port
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        self.process.send_signal(sig)
+        self.stdout, self.stderr = self.process.communicate(timeout=60)
+        return self.process.returncode
+
+
+@contextmanager
+def proxy_cli(vendor: str, upstream: str, out: Path, *args: str) -> Iterator[ProxyProcess]:
+    """`imgconf proxy` in a child process, exactly as a user starts it; stopped with SIGTERM if still running."""
+    ready = out / f".ready-{vendor}.json"
+    out.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "imgconf", "proxy", "--vendor", vendor, "--upstream", upstream]
+    command += ["--listen", "127.0.0.1:0", "--out", str(out / "reports"), "--ready-file", str(ready), *args]
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env(), cwd=out
+    )
+    deadline = time.monotonic() + 30
+    while not ready.exists():
+        if process.poll() is not None:
+            raise AssertionError(f"imgconf proxy exited: {process.communicate()}")
+        assert time.monotonic() < deadline, "imgconf proxy did not start"
+        time.sleep(0.05)
+    running = ProxyProcess(json.loads(ready.read_text())["url"], process, out / "reports")
+    try:
+        yield running
+    finally:
+        if process.poll() is None:
+            running.stop()

@@ -194,8 +194,9 @@ def hold(
     for check in checks:
         if check.__name__ not in failed:  # failures are counted with their findings
             session.collector.cell(vendor.id, operation.label, check.__name__, True)
+    outcome = "failed" if error else "passed"
     session.collector.finished(
-        nodeid, vendor.id, "contract", None, "failed" if error else "passed", 0.0, error, [exchange]
+        nodeid, vendor.id, "contract", None, outcome, 0.0, error, [exchange], operations=[operation.label]
     )
     return exchange
 
