@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from imgconf import vendors as registry
 from imgconf.errors import TargetUnreachable, UsageError
-from imgconf.proxy import application, rules
+from imgconf.proxy import application, rules, secrets
 from imgconf.proxy.checking import Checker, Counters
 from imgconf.proxy.relay import Proxied
 from imgconf.redact import REDACTOR
@@ -103,6 +103,8 @@ class Window:
             elapsed_ms=proxied.elapsed_ms,
             started_at=proxied.started_at,
         )
+        # Before anything of this exchange can be written: its credentials join the redactor's secrets.
+        secrets.learn(entry.url, entry.request_headers, entry.request_body, entry.response_headers)
         path = urlsplit(proxied.url).path or "/"
         found = vendor.spec_for(proxied.method, path)
         if proxied.status is None:
