@@ -273,7 +273,8 @@ class ProxyRun:
             "allow_mutations": False,
             "urls": {self.vendor.id: {name: REDACTOR.url(self.upstream) for name in self.vendor.spec_files}},
             "image_urls": {self.vendor.id: list(self.vendor.image_urls)},
-            "credentials": {self.vendor.id: []},
+            # Which credentials a replay stands in for (never their values): those the vendor requires.
+            "credentials": {self.vendor.id: sorted(c.name for c in self.vendor.credentials if not c.optional)},
         }
         return {"cassette.yaml": REDACTOR.text(recorder.serialize(metadata)).encode()}
 
