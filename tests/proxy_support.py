@@ -111,7 +111,7 @@ def outcome_of(vendor: str, upstream: str, seen: list[Proxied]):
     run = ProxyRun(registry.get(vendor), upstream, out=None, flush_every=3600)  # type: ignore[arg-type]
     window: Window = run._new_window()
     for proxied in seen:
-        window.hold(proxied)
+        window.hold(proxied.snapshot())
     return window.build(Counters(len(seen), len(seen)), upstream)
 
 

@@ -310,7 +310,11 @@ def test_the_relay_runs_without_blocking_on_a_slow_checker():
     """The relay hands exchanges to a queue that never blocks: a full queue drops the check, not the request."""
     from imgconf.proxy.checking import QUEUE, Checker
 
+    class Finished:
+        def snapshot(self) -> str:
+            return "exchange"
+
     checker = Checker(check=lambda proxied: None, flush=lambda final: None, flush_every=3600)
-    for _ in range(QUEUE + 5):  # no worker started: nothing is taken off the queue
-        checker.submit(object())  # type: ignore[arg-type]
+    for _ in range(QUEUE + 5):  # no checking process started: nothing is taken off the queue
+        checker.submit(Finished())  # type: ignore[arg-type]
     assert checker.counters.relayed == QUEUE + 5 and checker.counters.dropped == 5

@@ -46,6 +46,7 @@ def command(
     requests signed for the vendor's host). Every exchange is checked off the request path; a report is
     written every --flush-every minutes and on SIGINT/SIGTERM, after which the command exits 0.
     """
+    console = output.console()
     vendor = vendor_or_fail(vendor_id)
     target = upstream or next(iter(vendor.live_urls().values()), None)
     if not target:
@@ -58,21 +59,7 @@ def command(
         history_path=None if no_history else (history_path or out / "history.sqlite"),
         record=record,
         command=REDACTOR.text(shlex.join(["imgconf", *sys.argv[1:]])),
-    )
-    console = output.console()
-    serve(
-        run,
-        listen,
-        keep_host=keep_host,
         announce=lambda line: console.print(line, highlight=False),
-        ready_file=ready_file,
     )
-    for published in run.published[-1:]:
-        outcome = published.outcome
-        console.print(
-            f"last window: {outcome.state} · {len(outcome.findings)} findings · report {published.directory}",
-            highlight=False,
-        )
-    for error in run.checker.errors[:5]:
-        click.echo(f"imgconf: a check failed inside imgconf: {REDACTOR.text(error)}", err=True)
+    serve(run, listen, keep_host=keep_host, announce=run.announce, ready_file=ready_file)
     return 0

@@ -23,7 +23,9 @@ bodies (capture.py). An upstream that cannot be reached gets the client a 502 wi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import socket
 import ssl
 import time
 from collections.abc import Callable
@@ -37,6 +39,17 @@ CHUNK = 64 * 1024
 HEAD_LIMIT = 64 * 1024  # the most a request or response head may take (asyncio's limit is the same)
 CONNECT_TIMEOUT = 10.0
 NO_BODY_STATUSES = frozenset({204, 304})
+# Clients keep Nagle on for proxy connections (urllib3 sets TCP_NODELAY only when there is no proxy), so a
+# request head and its body leave in two segments, the second held until the first is ACKed; Linux delays
+# that ACK by up to 40 ms. Asking for a quick ACK once a head (or a body chunk) has been read sends it now.
+QUICKACK = getattr(socket, "TCP_QUICKACK", None)
+
+
+def _quickack(writer: asyncio.StreamWriter) -> None:
+    sock = writer.get_extra_info("socket")
+    if QUICKACK is not None and sock is not None:
+        with contextlib.suppress(OSError):  # a socket already closed
+            sock.setsockopt(socket.IPPROTO_TCP, QUICKACK, 1)
 
 
 @dataclass(frozen=True)
@@ -88,6 +101,44 @@ class Proxied:
     response: BodyCapture = field(default_factory=BodyCapture)
     elapsed_ms: float = 0.0
     error: str | None = None
+
+    def snapshot(self) -> Snapshot:
+        return Snapshot(
+            self.method,
+            self.url,
+            tuple(self.request_headers),
+            self.request.close(),
+            self.request.size,
+            self.request.truncated,
+            self.started_at,
+            self.status,
+            self.reason,
+            tuple(self.response_headers),
+            self.response.close(),
+            self.response.size,
+            self.elapsed_ms,
+            self.error,
+        )
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A finished exchange as the checker gets it: plain values only, so it crosses to the checking process."""
+
+    method: str
+    url: str
+    request_headers: tuple[tuple[str, str], ...]
+    request_body: bytes  # the bounded copy (capture.py)
+    request_size: int
+    request_truncated: bool
+    started_at: float
+    status: int | None
+    reason: str
+    response_headers: tuple[tuple[str, str], ...]
+    response_body: bytes
+    response_size: int
+    elapsed_ms: float
+    error: str | None
 
 
 class BadRequest(Exception):
@@ -184,6 +235,7 @@ class Relay:
                 except asyncio.LimitOverrunError:
                     writer.write(error_response(431, "Request Header Fields Too Large", "request head too large"))
                     return
+                _quickack(writer)
                 self.busy += 1
                 try:
                     keep, up = await self._exchange(raw, reader, writer, up)
@@ -280,7 +332,9 @@ class Relay:
                 return False, None
         up_reader, up_writer = up
         up_writer.write(data)
-        sending = asyncio.ensure_future(self._body(reader, up_writer, chunked, length, proxied.request, False))
+        sending = asyncio.ensure_future(
+            self._body(reader, up_writer, chunked, length, proxied.request, False, client=writer)
+        )
         try:
             keep = await self._response(up_reader, writer, method, proxied)
             await sending
@@ -334,6 +388,7 @@ class Relay:
         length: int | None,
         capture: BodyCapture,
         to_close: bool,
+        client: asyncio.StreamWriter | None = None,
     ) -> None:
         """Relay one body as it is framed: `length` bytes, chunked (size lines and trailers too), or to EOF."""
         if chunked:
@@ -351,10 +406,10 @@ class Relay:
                         if trailer == b"\r\n":
                             break
                     break
-                await self._exact(source, sink, size, capture)
+                await self._exact(source, sink, size, capture, client)
                 sink.write(await source.readexactly(2))
         elif length is not None:
-            await self._exact(source, sink, length, capture)
+            await self._exact(source, sink, length, capture, client)
         elif to_close:
             while chunk := await source.read(CHUNK):
                 capture.feed(chunk)
@@ -363,12 +418,20 @@ class Relay:
         await sink.drain()
 
     @staticmethod
-    async def _exact(source: asyncio.StreamReader, sink: asyncio.StreamWriter, size: int, capture: BodyCapture) -> None:
+    async def _exact(
+        source: asyncio.StreamReader,
+        sink: asyncio.StreamWriter,
+        size: int,
+        capture: BodyCapture,
+        client: asyncio.StreamWriter | None,
+    ) -> None:
         left = size
         while left:
             chunk = await source.read(min(CHUNK, left))
             if not chunk:
                 raise asyncio.IncompleteReadError(b"", left)
+            if client is not None:
+                _quickack(client)
             left -= len(chunk)
             capture.feed(chunk)
             sink.write(chunk)

@@ -11,7 +11,7 @@ published, except the last when nothing was published before (the report then sa
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +21,7 @@ from imgconf import vendors as registry
 from imgconf.errors import TargetUnreachable, UsageError
 from imgconf.proxy import application, rules, secrets
 from imgconf.proxy.checking import Checker, Counters
-from imgconf.proxy.relay import Proxied
+from imgconf.proxy.relay import Snapshot
 from imgconf.redact import REDACTOR
 from imgconf.report import evidence
 from imgconf.report.outcome import Finding, RunKind, RunOutcome, TestRecord, number_findings
@@ -85,7 +85,7 @@ class Window:
     def __post_init__(self) -> None:
         self.state = RunState(self.options)
 
-    def hold(self, proxied: Proxied) -> None:
+    def hold(self, proxied: Snapshot) -> None:
         vendor = self.vendor
         self.exchanges += 1
         seq = self.state.recorder.next_seq()
@@ -93,13 +93,13 @@ class Window:
             method=proxied.method,
             url=proxied.url,
             request_headers=dict(proxied.request_headers),
-            request_body=proxied.request.close(),
+            request_body=proxied.request_body,
             status=proxied.status or 0,
             reason=proxied.reason,
             response_headers=dict(proxied.response_headers),
-            response_body=proxied.response.close(),
-            request_size=proxied.request.size,
-            response_size=proxied.response.size,
+            response_body=proxied.response_body,
+            request_size=proxied.request_size,
+            response_size=proxied.response_size,
             elapsed_ms=proxied.elapsed_ms,
             started_at=proxied.started_at,
         )
@@ -129,7 +129,7 @@ class Window:
         spec, operation = found
         nodeid = f"proxy::{vendor.id}::{operation.label}"
         mistakes = application.judge(
-            spec, operation, entry.url, entry.request_headers, entry.request_body, not proxied.request.truncated
+            spec, operation, entry.url, entry.request_headers, entry.request_body, not proxied.request_truncated
         )
         refused = [mistake.message for mistake in mistakes if mistake.rule in application.MUST_BE_REFUSED]
         extra = rules.for_operation(spec, operation, refused)
@@ -213,7 +213,8 @@ def _merged(findings: list[Finding]) -> list[Finding]:
 
 @dataclass
 class ProxyRun:
-    """The run behind `imgconf proxy`: windows, flushed to reports and history by the checker's thread."""
+    """The run behind `imgconf proxy`: windows, checked and flushed to reports and history in the checker's
+    process (checking.py), never in the relay's."""
 
     vendor: Vendor
     upstream: str
@@ -222,6 +223,7 @@ class ProxyRun:
     history_path: Path | None = None
     record: bool = False
     command: str = ""
+    announce: Callable[[str], None] = print
     published: list[Published] = field(default_factory=list)
     checker: Checker = field(init=False)
     _window: Window = field(init=False)
@@ -242,7 +244,7 @@ class ProxyRun:
         )
         return Window(self.vendor, options)
 
-    def _check(self, proxied: Proxied) -> None:
+    def _check(self, proxied: Snapshot) -> None:
         if proxied.status is None:
             self.checker.counters.unreachable += 1
         with self._lock:
@@ -256,7 +258,12 @@ class ProxyRun:
             self._window = self._new_window()
         run = window.build(self.checker.counters, self.upstream)
         artifacts = self._artifacts(window)
-        self.published.append(publish(run, self.out, artifacts=artifacts, history_path=self.history_path))
+        published = publish(run, self.out, artifacts=artifacts, history_path=self.history_path)
+        self.published.append(published)
+        if final:
+            self.announce(f"last window: {run.state} · {len(run.findings)} findings · report {published.directory}")
+            for error in self.checker.errors[:5]:
+                self.announce(f"imgconf: a check failed inside imgconf: {REDACTOR.text(error)}")
 
     def _artifacts(self, window: Window) -> dict[str, bytes]:
         """The window's redacted cassette (when recording), loadable by `imgconf validate` and `--replay`."""
