@@ -67,7 +67,7 @@ def test_reports_every_window_and_on_sigterm_with_a_cassette_validate_accepts(tm
     for name in ("report.json", "junit.xml", "summary.md", "report.html", "cassette.yaml"):
         assert (windows[0] / name).exists(), name
     assert "altum.result.confidence" in (windows[0] / "report.html").read_text()
-    assert "application" in (windows[0] / "report.html").read_text()
+    assert "the application's own request" in (windows[0] / "report.html").read_text()
 
     # The cassette: `imgconf validate` finds the same vendor finding from it, sending nothing.
     validated = imgconf(

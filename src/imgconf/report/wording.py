@@ -48,6 +48,10 @@ def gate_note(run: RunOutcome) -> str | None:
 def findings_sentence(run: RunOutcome) -> str:
     """What the findings list means, which depends on whether anything was checked at all."""
     if run.findings:
+        own = sum(1 for finding in run.findings if finding.kind == "application")
+        if own:  # imgconf proxy: the application's own requests, never the vendor's fault
+            vendor = len(run.findings) - own
+            return f"{vendor} findings of the vendor, {own} in the application's own requests"
         return f"{len(run.findings)} findings"
     if run.interrupted:
         return "no findings in what ran before the run was interrupted"
