@@ -77,9 +77,12 @@ class Relays:
     def __post_init__(self) -> None:
         threading.Thread(target=self.loop.run_forever, daemon=True).start()
 
-    def start(self, upstream: str, *, keep_host: bool = False, sink: Any = None) -> tuple[str, list[Proxied]]:
+    def start(
+        self, upstream: str, *, also: tuple[str, ...] | list[str] = (), keep_host: bool = False, sink: Any = None
+    ) -> tuple[str, list[Proxied]]:
         seen: list[Proxied] = []
-        relay = Relay(Upstream.parse(upstream), sink or seen.append, keep_host=keep_host)
+        extra = [Upstream.parse(url) for url in also]
+        relay = Relay(Upstream.parse(upstream), sink or seen.append, also=extra, keep_host=keep_host)
         self.relays.append(relay)
 
         async def listen() -> asyncio.Server:

@@ -264,6 +264,23 @@ def test_the_forward_proxy_serves_only_its_upstream_and_refuses_tunnels(relays):
     assert seen == [] and echo.received == []
 
 
+def test_forward_requests_go_to_the_upstream_they_name_and_reverse_ones_to_the_first(relays):
+    service, iam = Echo(), Echo()
+    proxy, seen = relays.start(service.url, also=[iam.url])
+    chunked = "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+    for target, host in ((f"{iam.url}/v3/projects", iam.url), (f"{service.url}/v1.0/image/tagging", service.url)):
+        host = host.removeprefix("http://")
+        assert _raw(proxy, f"POST {target} HTTP/1.1\r\nHost: {host}\r\n{chunked}".encode()) == Echo.REPLY
+    assert _raw(proxy, f"POST /v1.0/image/tagging HTTP/1.1\r\nHost: x\r\n{chunked}".encode()) == Echo.REPLY
+    assert len(iam.received) == 1 and iam.received[0].startswith(b"POST /v3/projects HTTP/1.1")
+    assert len(service.received) == 2
+    assert [proxied.url for proxied in seen] == [
+        f"{iam.url}/v3/projects",
+        f"{service.url}/v1.0/image/tagging",
+        f"{service.url}/v1.0/image/tagging",
+    ]
+
+
 def test_a_malformed_request_gets_a_400_and_the_proxy_carries_on(relays):
     echo = Echo()
     proxy, _ = relays.start(echo.url)

@@ -10,6 +10,7 @@ import click
 
 from imgconf.cli import output
 from imgconf.errors import UsageError
+from imgconf.proxy.relay import Upstream
 from imgconf.proxy.server import serve
 from imgconf.proxy.session import ProxyRun, vendor_or_fail
 from imgconf.redact import REDACTOR
@@ -17,7 +18,13 @@ from imgconf.redact import REDACTOR
 
 @click.command("proxy")
 @click.option("--vendor", "vendor_id", required=True, help="The vendor whose API the application calls.")
-@click.option("--upstream", help="Where to forward (default: the vendor's documented server).")
+@click.option(
+    "--upstream",
+    "upstreams",
+    multiple=True,
+    help="Where to forward (repeatable; default: the vendor's documented servers). Reverse-proxy requests go to "
+    "the first; forward-proxy requests to the one whose host they name.",
+)
 @click.option("--listen", default="127.0.0.1:8780", show_default=True, help="HOST:PORT the proxy listens on.")
 @click.option("--out", default="reports", show_default=True, type=click.Path(path_type=Path))
 @click.option(
@@ -30,7 +37,7 @@ from imgconf.redact import REDACTOR
 @click.option("--ready-file", type=click.Path(path_type=Path), hidden=True)
 def command(
     vendor_id: str,
-    upstream: str | None,
+    upstreams: tuple[str, ...],
     listen: str,
     out: Path,
     flush_every: float,
@@ -48,18 +55,21 @@ def command(
     """
     console = output.console()
     vendor = vendor_or_fail(vendor_id)
-    target = upstream or next(iter(vendor.live_urls().values()), None)
-    if not target:
+    targets = list(dict.fromkeys(upstreams or vendor.live_urls().values()))
+    if not targets:
         raise UsageError(f"{vendor.id} documents no server: give --upstream")
+    for url in targets:
+        Upstream.parse(url)  # a URL that is not one is a usage error, before anything starts
     run = ProxyRun(
         vendor,
-        target,
+        targets[0],
         out,
         flush_every * 60,
         history_path=None if no_history else (history_path or out / "history.sqlite"),
         record=record,
         command=REDACTOR.text(shlex.join(["imgconf", *sys.argv[1:]])),
         announce=lambda line: console.print(line, highlight=False),
+        also=tuple(targets[1:]),
     )
     serve(run, listen, keep_host=keep_host, announce=run.announce, ready_file=ready_file)
     return 0

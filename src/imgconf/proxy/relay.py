@@ -28,7 +28,7 @@ import json
 import socket
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -200,6 +200,10 @@ def error_response(status: int, reason: str, message: str, **extra: str) -> byte
     return head.encode() + body
 
 
+# An upstream connection: its streams and the upstream it goes to.
+_Up = tuple[asyncio.StreamReader, asyncio.StreamWriter, Upstream]
+
+
 class Relay:
     """The connection handler for `asyncio.start_server`: one upstream connection per client connection."""
 
@@ -208,13 +212,16 @@ class Relay:
         upstream: Upstream,
         sink: Callable[[Proxied], None],
         *,
+        also: Sequence[Upstream] = (),
         keep_host: bool = False,
         context: ssl.SSLContext | None = None,
     ) -> None:
-        self.upstream = upstream
+        self.upstream = upstream  # where reverse-proxy requests go
+        self.upstreams = [upstream, *also]  # the hosts forward-proxy requests may name (Huawei: service and IAM)
         self.sink = sink
         self.keep_host = keep_host
-        self.context = context or (ssl.create_default_context() if upstream.scheme == "https" else None)
+        needs_tls = any(item.scheme == "https" for item in self.upstreams)
+        self.context = context or (ssl.create_default_context() if needs_tls else None)
         self.busy = 0  # exchanges in flight (idle keep-alive connections are not counted)
         self.clients: set[asyncio.StreamWriter] = set()
 
@@ -224,7 +231,7 @@ class Relay:
             writer.close()
 
     async def __call__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+        up: _Up | None = None
         self.clients.add(writer)
         try:
             while True:
@@ -251,47 +258,50 @@ class Relay:
                 if stream is not None:
                     stream.close()
 
-    async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        upstream = self.upstream
+    async def _connect(self, upstream: Upstream) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        tls = self.context if upstream.scheme == "https" else None
         return await asyncio.wait_for(
             asyncio.open_connection(
                 upstream.host,
                 upstream.port,
-                ssl=self.context,
-                server_hostname=upstream.host if self.context else None,
+                ssl=tls,
+                server_hostname=upstream.host if tls else None,
                 limit=HEAD_LIMIT,
             ),
             CONNECT_TIMEOUT,
         )
 
-    def _request_head(self, head: _Head) -> tuple[bytes, str, str]:
-        """The head to send upstream, the request's upstream URL and its method."""
+    def _request_head(self, head: _Head) -> tuple[bytes, str, str, Upstream]:
+        """The head to send upstream, the request's upstream URL, its method, and the upstream it goes to."""
         method = head.first[0].decode("latin-1")
         target = head.first[1].decode("latin-1")
         version = head.first[2] if len(head.first) > 2 else b"HTTP/1.1"
         lines = list(head.lines)
+        upstream = self.upstream
         if "://" in target.split("?", 1)[0]:  # absolute form: a forward-proxy request
             parts = urlsplit(target)
-            if not self.upstream.serves(parts.netloc):
+            served = next((item for item in self.upstreams if item.serves(parts.netloc)), None)
+            if served is None:
                 raise PermissionError(parts.netloc)
+            upstream = served
             target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         elif not self.keep_host:
             lines = [
-                b"Host: " + self.upstream.netloc.encode("latin-1") if line[:5].lower() == b"host:" else line
+                b"Host: " + upstream.netloc.encode("latin-1") if line[:5].lower() == b"host:" else line
                 for line in lines
             ]
-        path = self.upstream.base_path + target
+        path = upstream.base_path + target
         first = b" ".join((method.encode("latin-1"), path.encode("latin-1"), version))
         data = b"\r\n".join([first, *lines]) + b"\r\n\r\n"
-        return data, f"{self.upstream.scheme}://{self.upstream.netloc}{path}", method
+        return data, f"{upstream.scheme}://{upstream.netloc}{path}", method, upstream
 
     async def _exchange(
         self,
         raw: bytes,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
-        up: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None,
-    ) -> tuple[bool, tuple[asyncio.StreamReader, asyncio.StreamWriter] | None]:
+        up: _Up | None,
+    ) -> tuple[bool, _Up | None]:
         """Relay one request and its answer; (keep the client connection, the upstream connection)."""
         started = time.perf_counter()
         try:
@@ -306,31 +316,36 @@ class Relay:
                 )
                 return False, up
             chunked, length = head.framing()
-            data, url, method = self._request_head(head)
+            data, url, method, upstream = self._request_head(head)
         except BadRequest as exc:
             writer.write(error_response(400, "Bad Request", f"imgconf proxy: {exc}"))
             return False, up
         except PermissionError as exc:
             writer.write(
-                error_response(403, "Forbidden", f"this proxy forwards only to {self.upstream.netloc}", host=str(exc))
+                error_response(
+                    403,
+                    "Forbidden",
+                    f"this proxy forwards only to {', '.join(item.netloc for item in self.upstreams)}",
+                    host=str(exc),
+                )
             )
             return False, up
         proxied = Proxied(
             method, url, head.headers, BodyCapture(head.value("content-type") or ""), started_at=time.time()
         )
-        if up is None or up[0].at_eof():
+        if up is None or up[0].at_eof() or up[2] != upstream:
             if up is not None:
                 up[1].close()
             try:
-                up = await self._connect()
+                up = (*await self._connect(upstream), upstream)
             except (OSError, TimeoutError) as exc:
                 proxied.error = f"{type(exc).__name__}: {exc}"[:300]
                 proxied.elapsed_ms = (time.perf_counter() - started) * 1000
                 proxied.request.close()
                 self.sink(proxied)
-                writer.write(error_response(502, "Bad Gateway", "upstream unreachable", upstream=self.upstream.netloc))
+                writer.write(error_response(502, "Bad Gateway", "upstream unreachable", upstream=upstream.netloc))
                 return False, None
-        up_reader, up_writer = up
+        up_reader, up_writer, _ = up
         up_writer.write(data)
         sending = asyncio.ensure_future(
             self._body(reader, up_writer, chunked, length, proxied.request, False, client=writer)

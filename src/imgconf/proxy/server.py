@@ -43,7 +43,8 @@ async def _serve(
     bound = server.sockets[0].getsockname()
     shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
     url = f"http://{shown}:{bound[1]}"
-    announce(f"imgconf proxy for {run.vendor.id}: {url} -> {relay.upstream.url} (reports in {run.out})")
+    upstreams = ", ".join(item.url for item in relay.upstreams)
+    announce(f"imgconf proxy for {run.vendor.id}: {url} -> {upstreams} (reports in {run.out})")
     if ready_file is not None:
         temporary = ready_file.with_suffix(".tmp")
         temporary.write_text(json.dumps({"url": url}))
@@ -73,7 +74,12 @@ def serve(
 ) -> None:
     """Relay until SIGINT or SIGTERM, then publish the last window."""
     host, port = parse_listen(listen)
-    relay = Relay(Upstream.parse(run.upstream), run.checker.submit, keep_host=keep_host)
+    relay = Relay(
+        Upstream.parse(run.upstream),
+        run.checker.submit,
+        also=[Upstream.parse(url) for url in run.also],
+        keep_host=keep_host,
+    )
     run.checker.start()
     try:
         asyncio.run(_serve(run, relay, host, port, announce, ready_file))

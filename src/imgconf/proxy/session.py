@@ -224,6 +224,7 @@ class ProxyRun:
     record: bool = False
     command: str = ""
     announce: Callable[[str], None] = print
+    also: tuple[str, ...] = ()  # more upstreams forward-proxy requests may name (Huawei's IAM beside its service)
     published: list[Published] = field(default_factory=list)
     checker: Checker = field(init=False)
     _window: Window = field(init=False)
