@@ -80,6 +80,8 @@ class Window:
     state: RunState = field(init=False)
     mistakes: list[Finding] = field(default_factory=list)
     exchanges: int = 0
+    unreachable: int = 0  # exchanges the upstream never answered (the client got a 502)
+    last_error: str | None = None
     _seen: dict[str, dict[str, Finding]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -111,9 +113,8 @@ class Window:
             exchange = to_exchange(seq, vendor.id, entry)
             exchange.status, exchange.error = None, proxied.error
             self.state.recorder.record(exchange)
-            self.state.collector.note_unavailable(
-                vendor.id, TargetUnreachable(f"{vendor.id}: the upstream could not be reached ({proxied.error})")
-            )
+            self.unreachable += 1
+            self.last_error = self.last_error or proxied.error
             return
         if found is None:
             exchange = to_exchange(seq, vendor.id, entry)
@@ -174,7 +175,16 @@ class Window:
             collector.test_findings[nodeid] = list(self._seen[nodeid].values())
 
     def build(self, counters: Counters, upstream: str) -> RunOutcome:
+        if self.unreachable and self.unreachable == self.exchanges:
+            # Nothing was answered: the window is an outage. A few failures among answers are only a note.
+            error = TargetUnreachable(f"{self.vendor.id}: the upstream could not be reached ({self.last_error})")
+            self.state.collector.note_unavailable(self.vendor.id, error)
         run = self.state.collector.build()
+        if self.unreachable and self.unreachable < self.exchanges:
+            run.notes.append(
+                f"{self.unreachable} of {self.exchanges} exchanges could not reach the upstream "
+                f"(the application got a 502): {self.last_error}"
+            )
         run.seed = None
         run.target.urls = {self.vendor.id: REDACTOR.url(upstream)}
         mistakes = number_findings(list(self.mistakes))
