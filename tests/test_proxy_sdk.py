@@ -96,6 +96,7 @@ def test_with_region_finds_its_project_through_the_proxy(endpoint, sdk_env, tmp_
 
     sdk_env.setenv("HUAWEICLOUD_SDK_IAM_ENDPOINT", endpoint)
     sdk_env.setenv("HUAWEICLOUD_SDK_REGION_IMAGE_CN_NORTH_4", endpoint)
+    sdk_env.setattr(BasicCredentials, "_CACHE", {})  # the SDK keeps found project ids per process
     with proxy_cli("huawei", endpoint, tmp_path, "--no-history") as proxy:
         sdk_env.setenv("HTTP_PROXY", proxy.url)
         built = (
