@@ -52,3 +52,14 @@ def test_every_vendor_has_its_selftest_module(vendor):
     module = ROOT / "tests" / f"test_selftest_{vendor}.py"
     assert module.exists(), f"add {module.name} (as the other vendors have) so CI selftests {vendor}'s drifts"
     assert f'VENDOR = "{vendor}"' in module.read_text()
+
+
+def test_plain_schemathesis_can_be_compared_on_some_vendor():
+    """The selftest's plain-schemathesis column exists for at least one vendor (fixed-header credentials)."""
+    comparable = [
+        vendor.id
+        for vendor in vendors.all_vendors().values()
+        if vendor.auth.schemathesis_config(dict(emulator.get(vendor.id).default_credentials[0]), "http://127.0.0.1:1")
+        is not None
+    ]
+    assert comparable
