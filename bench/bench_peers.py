@@ -304,6 +304,7 @@ def st_run(spec: str, config: dict[str, Any], base: str, examples: int, database
 
 def imgconf_run(args: list[str], work: Path) -> tuple[int, float, float, int]:
     """`imgconf run`: (requests, wall seconds, duration_s inside the run, peak RSS MB)."""
+    work.mkdir(parents=True, exist_ok=True)
     out = work / "reports"
     command = [sys.executable, "-m", "imgconf", "run", *args, "--out", str(out), "--no-history", "-q"]
     code, wall, rss, output = run_child(command, cwd=work)
