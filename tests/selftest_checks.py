@@ -14,7 +14,7 @@ import json
 import pytest
 
 from conftest import imgconf
-from imgconf import emulator, vendors
+from imgconf import emulator
 
 DRIFTS = emulator.catalogue()
 SEEDS = 2
@@ -64,15 +64,11 @@ def test_the_selftest_passes_and_compares_with_plain_schemathesis(selftest):
     summary = selftest["summary"]
     assert summary["caught"] == summary["drifts"] == len(vendor_drifts(selftest["vendors"][0])) > 0
     assert selftest["vendors"] == [selftest["vendors"][0]]
-    # Plain `st run` can be given a vendor's credentials only as fixed headers or query parameters: then every
-    # drift has its column, else none has and each says why.
-    vendor = vendors.get(selftest["vendors"][0])
-    credentials = dict(emulator.get(vendor.id).default_credentials[0])
-    applicable = vendor.auth.schemathesis_config(credentials, "http://127.0.0.1:1") is not None
-    assert summary["plain_schemathesis_applicable"] == (summary["drifts"] if applicable else 0)
+    # Plain `st run` can be given a vendor's credentials only as fixed headers or query parameters (Huawei's
+    # as a token fetched from the served emulator, which a drift may break): a drift either has its column or
+    # says why not. tests/test_drifts.py checks that some vendor has the column.
     assert all(
         "caught" in item["plain_schemathesis"]
-        if applicable
-        else item["plain_schemathesis"].get("applicable") is False and item["plain_schemathesis"]["reason"]
+        or (item["plain_schemathesis"].get("applicable") is False and item["plain_schemathesis"]["reason"])
         for item in selftest["drifts"]
     )

@@ -16,10 +16,25 @@ import contextlib
 import os
 import signal
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
+
+# Held around every fork and by callers around their own output (see `quietly`): a fork taken while another
+# thread holds a stream's lock (printing progress, say) would leave that lock held forever in the child.
+LOCK = threading.Lock()
+
+
+def quietly(say: Callable[[str], None]) -> Callable[[str], None]:
+    """`say`, never at the same moment as a fork."""
+
+    def said(message: str) -> None:
+        with LOCK:
+            say(message)
+
+    return said
 
 
 def _exit_code(value: object) -> int:
@@ -30,10 +45,13 @@ def _exit_code(value: object) -> int:
 
 def start(target: Callable[[], object], log: Path) -> int:
     """Fork; the child sends its output to `log`, runs `target` and exits with its code (SystemExit's too)."""
+    global LOCK
     log.parent.mkdir(parents=True, exist_ok=True)
-    pid = os.fork()
+    with LOCK:
+        pid = os.fork()
     if pid:
         return pid
+    LOCK = threading.Lock()  # the child's copy was taken held
     code = 1
     try:
         fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)

@@ -239,6 +239,9 @@ class Selftest:
     # `imgconf.cli.main`, to fork runs from this warm process; None: every run a fresh interpreter.
     main: Main | None = None
 
+    def __post_init__(self) -> None:
+        self.progress = forking.quietly(self.progress)
+
     def run(self, work: Path) -> dict[str, Any]:
         """Run everything, keeping each run's reports under `work`."""
         started = datetime.now(UTC)
