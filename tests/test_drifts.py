@@ -1,55 +1,15 @@
-"""The suites' sensitivity, as CI measures it: `imgconf selftest --profile smoke` once, then one test per drift
-profile (the run against it exits 1 with a finding naming a rule it breaks) and one per faithful seed (the
-run is conformant). The faithful emulator is also run over real HTTP, vendor by vendor."""
+"""The drift catalogue itself, and the faithful emulator run over real HTTP, vendor by vendor.
+
+The selftest over the catalogue (every drift caught, no false positive) runs per vendor, in
+tests/test_selftest_<vendor>.py, so that both xdist workers share it."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from conftest import imgconf
 from imgconf import emulator, vendors
 
 DRIFTS = emulator.catalogue()
-SEEDS = 2
-
-
-@pytest.fixture(scope="session")
-def selftest(tmp_path_factory):
-    out = tmp_path_factory.mktemp("selftest")
-    result = imgconf("selftest", "--profile", "smoke", "--seeds", str(SEEDS), out=out, timeout=1800, cwd=out)
-    reports = sorted(out.glob("*-selftest/selftest.json"))
-    assert reports, result.output
-    data = json.loads(reports[-1].read_text())
-    data["exit_code"] = result.code
-    return data
-
-
-@pytest.mark.parametrize("drift", DRIFTS, ids=lambda drift: drift.name)
-def test_every_drift_fails_the_run_naming_a_rule_it_breaks(selftest, drift):
-    result = next(item for item in selftest["drifts"] if item["drift"] == drift.name)
-    assert result["exit_code"] == 1, result
-    assert result["caught"], f"{drift.name} breaks {drift.breaks}; the run named {result['rules_named']}"
-    assert set(result["rules_named"]) & set(drift.breaks)
-    assert result["caught_by"] and result["requests_to_detection"]
-
-
-@pytest.mark.parametrize("seed", range(SEEDS))
-def test_the_faithful_emulator_is_conformant_whatever_the_seed(selftest, seed):
-    result = next(item for item in selftest["seeds"] if item["seed"] == seed)
-    assert result["conformant"], result["false_positives"] or result["error"]
-
-
-def test_the_selftest_passes_and_compares_with_plain_schemathesis(selftest):
-    assert selftest["ok"] and selftest["exit_code"] == 0
-    summary = selftest["summary"]
-    assert summary["caught"] == summary["drifts"] == len(DRIFTS)
-    assert summary["plain_schemathesis_applicable"] > 0
-    assert all(
-        "caught" in item["plain_schemathesis"] or not item["plain_schemathesis"].get("applicable")
-        for item in selftest["drifts"]
-    )
 
 
 def test_the_catalogue_covers_every_category_for_every_vendor():
@@ -83,3 +43,23 @@ def test_the_drift_catalogue_page_is_current(cli):
     assert (ROOT / "docs" / "drift-catalogue.md").read_text() == result.stdout, (
         "docs/drift-catalogue.md is stale: regenerate it with `imgconf drift list --markdown`"
     )
+
+
+@pytest.mark.parametrize("vendor", sorted(vendors.all_vendors()))
+def test_every_vendor_has_its_selftest_module(vendor):
+    from conftest import ROOT
+
+    module = ROOT / "tests" / f"test_selftest_{vendor}.py"
+    assert module.exists(), f"add {module.name} (as the other vendors have) so CI selftests {vendor}'s drifts"
+    assert f'VENDOR = "{vendor}"' in module.read_text()
+
+
+def test_plain_schemathesis_can_be_compared_on_some_vendor():
+    """The selftest's plain-schemathesis column exists for at least one vendor (fixed-header credentials)."""
+    comparable = [
+        vendor.id
+        for vendor in vendors.all_vendors().values()
+        if vendor.auth.schemathesis_config(dict(emulator.get(vendor.id).default_credentials[0]), "http://127.0.0.1:1")
+        is not None
+    ]
+    assert comparable

@@ -10,6 +10,7 @@ import click
 from jinja2 import Environment, PackageLoader, select_autoescape
 from rich.table import Table
 
+import imgconf.cli
 from imgconf import emulator
 from imgconf import vendors as registry
 from imgconf.cli import output
@@ -54,6 +55,7 @@ def command(vendors: tuple[str, ...], seeds: int, profile: str, workers: int, no
         workers=workers,
         plain=not no_plain,
         progress=lambda message: console.print(f"  {message}", markup=False),
+        main=imgconf.cli.main,  # runs fork from this process, imports and specs already loaded
     ).run(directory / "runs")
     (directory / "selftest.json").write_text(json.dumps(result, indent=2) + "\n")
     env = Environment(loader=PackageLoader("imgconf", "report/templates"), autoescape=select_autoescape(["j2"]))

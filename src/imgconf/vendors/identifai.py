@@ -14,6 +14,7 @@ import random
 import struct
 import wave
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -90,21 +91,26 @@ VENDOR = Vendor(
 # -- sample media ---------------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=512)
 def sample_wav(seed: int, seconds: float = 4.0, rate: int = 8000) -> bytes:
-    """A real WAV clip (16-bit mono): a few gliding tones, different for every seed."""
+    """A real WAV clip (16-bit mono): a few gliding tones, different for every seed.
+
+    A pure function of its arguments, so clips are kept once made: the contract tests draw one per case,
+    mostly from a few small seeds, and a 1 s clip costs 16 ms to make against 0.3 µs to recall.
+    """
     rng = random.Random(seed)
     tones = [(rng.uniform(120, 400), rng.uniform(0.2, 0.5)) for _ in range(3)]
-    frames = bytearray()
+    samples = []
     for index in range(int(seconds * rate)):
         t = index / rate
         value = sum(amplitude * math.sin(2 * math.pi * (pitch + 30 * t) * t) for pitch, amplitude in tones)
-        frames += struct.pack("<h", max(-32767, min(32767, int(value * 12000))))
+        samples.append(max(-32767, min(32767, int(value * 12000))))
     buffer = io.BytesIO()
     with wave.open(buffer, "wb") as clip:
         clip.setnchannels(1)
         clip.setsampwidth(2)
         clip.setframerate(rate)
-        clip.writeframes(bytes(frames))
+        clip.writeframes(struct.pack(f"<{len(samples)}h", *samples))
     return buffer.getvalue()
 
 

@@ -1,0 +1,111 @@
+"""Child processes forked from this warm process: imports and loaded specs shared, nothing else.
+
+The selftest starts about a hundred children (a run per drift, an emulator per plain-schemathesis run);
+as fresh interpreters each paid ~2.5 s of imports and spec loading before doing anything. A fork pays
+none of it and is as isolated from its siblings as a fresh process is.
+
+`os.fork` rather than multiprocessing's fork context: the callers fork from worker threads of a
+`ThreadPoolExecutor`, and multiprocessing's child, on its way out, runs the executor's exit hook, which
+joins the pool's threads (itself among them) and turns every exit code into 1. Here the child leaves
+with `os._exit` and the code its target gave, as `python -m ...` would.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+# Held around every fork and by callers around their own output (see `quietly`): a fork taken while another
+# thread holds a stream's lock (printing progress, say) would leave that lock held forever in the child.
+LOCK = threading.Lock()
+
+
+def quietly(say: Callable[[str], None]) -> Callable[[str], None]:
+    """`say`, never at the same moment as a fork."""
+
+    def said(message: str) -> None:
+        with LOCK:
+            say(message)
+
+    return said
+
+
+def _exit_code(value: object) -> int:
+    if value is None:
+        return 0
+    return value if isinstance(value, int) else 1
+
+
+def start(target: Callable[[], object], log: Path) -> int:
+    """Fork; the child sends its output to `log`, runs `target` and exits with its code (SystemExit's too)."""
+    global LOCK
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with LOCK:
+        pid = os.fork()
+    if pid:
+        return pid
+    LOCK = threading.Lock()  # the child's copy was taken held
+    code = 1
+    try:
+        fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        os.close(fd)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        code = _exit_code(target())
+    except SystemExit as exc:
+        code = _exit_code(exc.code)
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):  # a closed stream on the way out changes nothing
+                stream.flush()
+        os._exit(code)
+
+
+def wait(pid: int, timeout: float | None = None) -> int | None:
+    """The child's exit code (negative: killed by that signal); None if it outlived `timeout` (it is stopped)."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    delay = 0.005
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        if deadline is not None and time.monotonic() > deadline:
+            stop(pid)
+            return None
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)
+
+
+def alive(pid: int) -> bool:
+    """Whether the child still runs (a child that has exited is reaped here and counts as gone)."""
+    done, _ = os.waitpid(pid, os.WNOHANG)
+    return not done
+
+
+def stop(pid: int, grace: float = 10.0) -> None:
+    """SIGTERM, then SIGKILL after `grace` seconds; the child is reaped either way."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if done:
+            return
+        time.sleep(0.02)
+    with contextlib.suppress(ProcessLookupError, ChildProcessError):
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)

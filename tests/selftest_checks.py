@@ -1,0 +1,74 @@
+"""The suites' sensitivity, as CI measures it: `imgconf selftest --profile smoke --vendor V`, then one test per
+drift profile of V (the run against it exits 1 with a finding naming a rule it breaks) and one per faithful seed
+(the run is conformant).
+
+One test module per vendor (tests/test_selftest_<vendor>.py) imports these, so that xdist's `--dist loadfile`
+hands the four selftests to both workers instead of one worker running all of them; each drift runs with the
+same seed as in a selftest of every vendor (its place in the whole catalogue decides it).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import imgconf
+from imgconf import emulator
+
+DRIFTS = emulator.catalogue()
+SEEDS = 2
+
+
+def vendor_drifts(vendor: str) -> list[emulator.Drift]:
+    return [drift for drift in DRIFTS if drift.vendor == vendor]
+
+
+def pytest_generate_tests(metafunc):
+    """`drift` is each of the module's vendor's drift profiles, `seed` each faithful seed."""
+    if "drift" in metafunc.fixturenames:
+        metafunc.parametrize("drift", vendor_drifts(metafunc.module.VENDOR), ids=lambda drift: drift.name)
+    if "seed" in metafunc.fixturenames:
+        metafunc.parametrize("seed", range(SEEDS))
+
+
+@pytest.fixture(scope="module")
+def selftest(request, tmp_path_factory):
+    vendor = request.module.VENDOR
+    out = tmp_path_factory.mktemp(f"selftest-{vendor}")
+    result = imgconf(
+        "selftest", "--vendor", vendor, "--profile", "smoke", "--seeds", str(SEEDS), out=out, timeout=1800, cwd=out
+    )
+    reports = sorted(out.glob("*-selftest/selftest.json"))
+    assert reports, result.output
+    data = json.loads(reports[-1].read_text())
+    data["exit_code"] = result.code
+    return data
+
+
+def test_every_drift_fails_the_run_naming_a_rule_it_breaks(selftest, drift):
+    result = next(item for item in selftest["drifts"] if item["drift"] == drift.name)
+    assert result["exit_code"] == 1, result
+    assert result["caught"], f"{drift.name} breaks {drift.breaks}; the run named {result['rules_named']}"
+    assert set(result["rules_named"]) & set(drift.breaks)
+    assert result["caught_by"] and result["requests_to_detection"]
+
+
+def test_the_faithful_emulator_is_conformant_whatever_the_seed(selftest, seed):
+    result = next(item for item in selftest["seeds"] if item["seed"] == seed)
+    assert result["conformant"], result["false_positives"] or result["error"]
+
+
+def test_the_selftest_passes_and_compares_with_plain_schemathesis(selftest):
+    assert selftest["ok"] and selftest["exit_code"] == 0
+    summary = selftest["summary"]
+    assert summary["caught"] == summary["drifts"] == len(vendor_drifts(selftest["vendors"][0])) > 0
+    assert selftest["vendors"] == [selftest["vendors"][0]]
+    # Plain `st run` can be given a vendor's credentials only as fixed headers or query parameters (Huawei's
+    # as a token fetched from the served emulator, which a drift may break): a drift either has its column or
+    # says why not. tests/test_drifts.py checks that some vendor has the column.
+    assert all(
+        "caught" in item["plain_schemathesis"]
+        or (item["plain_schemathesis"].get("applicable") is False and item["plain_schemathesis"]["reason"])
+        for item in selftest["drifts"]
+    )

@@ -1,0 +1,11 @@
+"""The selftest for huawei's drift profiles: every one caught, no false positive (tests/selftest_checks.py)."""
+
+from selftest_checks import (  # noqa: F401 - collected here, for this vendor
+    pytest_generate_tests,
+    selftest,
+    test_every_drift_fails_the_run_naming_a_rule_it_breaks,
+    test_the_faithful_emulator_is_conformant_whatever_the_seed,
+    test_the_selftest_passes_and_compares_with_plain_schemathesis,
+)
+
+VENDOR = "huawei"
