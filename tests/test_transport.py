@@ -9,7 +9,9 @@ from requests.structures import CaseInsensitiveDict
 
 from imgconf.errors import BudgetExhausted, TargetThrottled
 from imgconf.wire.budget import Budget
+from imgconf.wire.exchange import BODY_KEEP
 from imgconf.wire.guard import Guard, HostNotAllowed, guarded_session, observe_429, retry_after
+from imgconf.wire.multipart import StreamedForm, parts
 from imgconf.wire.pacer import Pacer, RateLimit
 from imgconf.wire.recorder import Recorder
 
@@ -128,3 +130,52 @@ def test_retry_after_seconds(value, expected):
 def test_retry_after_http_date_is_in_the_future():
     assert retry_after("Wed, 21 Oct 2099 07:28:00 GMT") > 1e6
     assert retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+
+
+class Draining(Scripted):
+    """Reads a streamed body chunk by chunk, as urllib3 and the ASGI adapter do, keeping only its size."""
+
+    def __init__(self, script) -> None:
+        super().__init__(script)
+        self.chunk_sizes: list[list[int]] = []
+        self.kinds: list[str] = []
+
+    def send(self, request, **kwargs):
+        self.kinds.append(type(request.body).__name__)
+        self.chunk_sizes.append([len(chunk) for chunk in request.body])
+        return super().send(request, **kwargs)
+
+
+def test_a_streamed_form_is_sent_as_chunks_and_recorded_as_its_prefix_and_size():
+    form = StreamedForm((("type", "objects"),), "file", "a.jpg", "image/jpeg", b"\xff\xd8\xff", 3 * 1024 * 1024 + 5)
+    clock = FakeClock()
+    recorder = Recorder()
+    guard = Guard("v", recorder, Budget({"v": None}), allowed_hosts=frozenset({"api.test"}), retry_429=1)
+    guard.sleep = clock.sleep
+    inner = Draining([(429, {"Retry-After": "1"}), (200, {})])
+    session = guarded_session(inner, guard)
+    response = session.post("http://api.test/x", data=form, headers={"Content-Type": form.content_type})
+    assert response.status_code == 200
+    assert inner.kinds == ["generator", "generator"]  # what schemathesis' ASGI adapter streams
+    # No chunk is larger than the form's chunk (plus the part headers): the body is never joined; the retry
+    # after the 429 sends it whole again.
+    assert all(max(sizes) <= form.chunk + 512 for sizes in inner.chunk_sizes)
+    assert [sum(sizes) for sizes in inner.chunk_sizes] == [len(form), len(form)]
+    assert response.request.headers["Content-Length"] == str(len(form))
+    exchange = recorder.test_exchanges[-1]
+    assert exchange.request_size == len(form)
+    assert len(exchange.request_body) == BODY_KEEP
+    assert exchange.request_body.startswith(b"--" + form.boundary.encode())
+
+
+def test_a_streamed_form_reads_back_as_the_parts_it_was_made_of():
+    form = StreamedForm((("type", "objects"), ("apikey", "old")), "file", "a.png", "image/png", b"\x89PNG", 10_000)
+    keyed = form.with_field("apikey", "new")
+    body = b"".join(keyed)
+    assert len(body) == len(keyed)
+    found = parts(keyed.content_type, body)
+    assert [(part["name"], part["filename"]) for part in found] == [("apikey", None), ("type", None), ("file", "a.png")]
+    assert found[0]["bytes"] == b"new"
+    assert found[2]["size"] == 10_000
+    assert found[2]["bytes"].startswith(b"\x89PNG")
+    assert found[2]["content_type"] == "image/png"

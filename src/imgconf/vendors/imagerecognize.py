@@ -29,6 +29,7 @@ from schemathesis.transport.serialization import Binary
 
 from imgconf.checks import check, violated
 from imgconf.vendors.base import AuthScheme, CredentialField, Credentials, Preflight, Vendor
+from imgconf.wire.multipart import StreamedForm
 
 if TYPE_CHECKING:
     from schemathesis import Case
@@ -79,6 +80,10 @@ class FormOrQueryKey(AuthScheme):
         body = request.body
         if isinstance(body, str):
             body = body.encode("utf-8")
+        if isinstance(body, StreamedForm):
+            request.body = body.with_field(KEY, key)
+            request.headers["Content-Length"] = str(len(request.body))
+            return
         if (request.method or "GET").upper() != "GET" and isinstance(body, bytes) and body:
             if content_type.lower().startswith("multipart/form-data"):
                 request.body = set_multipart_field(body, _boundary(content_type), KEY, key)

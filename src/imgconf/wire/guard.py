@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextvars
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
@@ -158,19 +158,26 @@ class GuardedAdapter(requests.adapters.BaseAdapter):
         seq = guard.recorder.next_seq()
         started = time.time()
         clock = time.perf_counter()
-        body = _body_bytes(request.body)
+        source: Any = request.body
+        tap = _Tap(source) if _streamed(source) else None
+        if tap is not None:
+            request.body = tap.chunks()  # type: ignore[assignment]  # requests sends any iterable
         try:
             response = self.inner.send(request, **kwargs)
             content = response.content  # read here, so a body cut off mid-way is a network failure too
         except Exception as exc:
-            guard.recorder.record(_exchange(seq, guard.vendor, request, body, None, b"", started, clock, error=exc))
+            sent = tap.sent() if tap is not None else _whole(source)
+            guard.recorder.record(_exchange(seq, guard.vendor, request, sent, None, b"", started, clock, error=exc))
             if isinstance(exc, NETWORK_ERRORS):
                 guard.breaker.failed(exc)
             raise
+        finally:
+            request.body = source  # a retry after a 429 iterates the streamed body afresh
+        sent = tap.sent() if tap is not None else _whole(source)
         guard.breaker.answered()
-        exchange = _exchange(seq, guard.vendor, request, body, response, content, started, clock)
+        exchange = _exchange(seq, guard.vendor, request, sent, response, content, started, clock)
         if guard.keyed:
-            exchange.match_key = match_key(exchange.method, exchange.url, exchange.request_headers, body)
+            exchange.match_key = match_key(exchange.method, exchange.url, exchange.request_headers, sent[0])
         # requests' own `elapsed` also counts pacing waits and 429 back-off; this is the vendor's time alone.
         response.imgconf_elapsed = exchange.elapsed_ms / 1000  # type: ignore[attr-defined]
         # The exchange travels with its response, so a failure judged on it can show it as evidence later.
@@ -182,21 +189,48 @@ class GuardedAdapter(requests.adapters.BaseAdapter):
         self.inner.close()
 
 
-def _body_bytes(body: Any) -> bytes:
+def _whole(body: Any) -> tuple[bytes, int]:
+    """A body sent in one piece, and its size."""
     if body is None:
-        return b""
-    if isinstance(body, str):
-        return body.encode("utf-8")
-    if isinstance(body, bytes | bytearray):
-        return bytes(body)
-    return b"<streamed body>"
+        return b"", 0
+    if not isinstance(body, str | bytes | bytearray):
+        return b"<streamed body>", 0
+    data = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+    return data, len(data)
+
+
+def _streamed(body: Any) -> bool:
+    return body is not None and not isinstance(body, str | bytes | bytearray) and isinstance(body, Iterable)
+
+
+class _Tap:
+    """A streamed request body passed through chunk by chunk, keeping only what the exchange records.
+
+    The adapter below gets a generator (schemathesis' ASGI adapter streams only generators; urllib3 sends
+    any iterable), so the body is never joined: the exchange keeps its first BODY_KEEP bytes and its size.
+    """
+
+    def __init__(self, source: Iterable[bytes]) -> None:
+        self.source = source
+        self.kept = bytearray()
+        self.size = 0
+
+    def chunks(self) -> Iterator[bytes]:
+        for chunk in self.source:
+            if len(self.kept) < BODY_KEEP:
+                self.kept += chunk[: BODY_KEEP - len(self.kept)]
+            self.size += len(chunk)
+            yield chunk
+
+    def sent(self) -> tuple[bytes, int]:
+        return bytes(self.kept), self.size
 
 
 def _exchange(
     seq: int,
     vendor: str,
     request: requests.PreparedRequest,
-    body: bytes,
+    sent: tuple[bytes, int],
     response: requests.Response | None,
     content: bytes,
     started: float,
@@ -209,8 +243,8 @@ def _exchange(
         method=request.method or "GET",
         url=request.url or "",
         request_headers={name: str(value) for name, value in request.headers.items()},
-        request_body=body[:BODY_KEEP],
-        request_size=len(body),
+        request_body=sent[0][:BODY_KEEP],
+        request_size=sent[1],
         status=response.status_code if response is not None else None,
         response_headers=dict(response.headers) if response is not None else {},
         response_body=content[:BODY_KEEP],
