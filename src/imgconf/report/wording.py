@@ -17,6 +17,41 @@ MEANING: dict[State, str] = {
 }
 
 
+# Why a rule was not checked on a target: the skip reasons the suites give start with one of these, so
+# coverage can say, per rule, what would check it (a mode, a credential, a reachable callback address).
+NOT_CHECKED_CALLBACK = "not checked: target cannot reach the callback address"
+NOT_CHECKED_THOROUGH = "not checked: needs --thorough"
+NOT_CHECKED_CLOCK = "not checked: needs the emulator's clock"
+NOT_CHECKED_CREDENTIAL = "not checked: needs a credential you did not provide"
+NOT_CHECKED_MUTATIONS = "not checked: needs --allow-mutations or --thorough"
+WHY_NOT_CHECKED = {
+    NOT_CHECKED_CALLBACK: "target cannot reach the callback address",
+    NOT_CHECKED_THOROUGH: "needs --thorough",
+    NOT_CHECKED_CLOCK: "needs the emulator's clock",
+    NOT_CHECKED_CREDENTIAL: "needs a credential you did not provide",
+    NOT_CHECKED_MUTATIONS: "needs --allow-mutations or --thorough",
+}
+# Below this share of its rules checked, a conformant vendor's line says how little that verdict covers.
+LOW_COVERAGE = 0.8
+
+
+def why_not_checked(reason: str | None) -> str:
+    """The short cause of a skip, for the coverage list: one of WHY_NOT_CHECKED, or the reason itself."""
+    text = (reason or "").strip()
+    for prefix, why in WHY_NOT_CHECKED.items():
+        if text.startswith(prefix):
+            return why
+    if text.startswith(("needs a key", "needs the key", "needs a second key", "no AK/SK", "no IAM user", "no spare")):
+        return WHY_NOT_CHECKED[NOT_CHECKED_CREDENTIAL]
+    if text.startswith(("unreachable:", "credentials:")):
+        return text.split(":", 1)[0]
+    return text[:120] or "skipped"
+
+
+def coverage_text(checked: int, total: int) -> str:
+    return f"rules checked {checked} of {total}"
+
+
 def score_text(score: float | None) -> str:
     return "–" if score is None else f"{score * 100:.0f}%"
 

@@ -41,6 +41,8 @@ class _Emulator:
     drifts_allowed = True
     operator_credentials = False
     paced = False
+    thorough = True
+    callback: str | None = None  # the suite's own loopback servers, on ephemeral ports
     name = "emulator"
 
     def describe(self) -> str:

@@ -29,6 +29,8 @@ class ReplayTarget:
     drifts_allowed = False
     operator_credentials = False
     paced = False
+    thorough = False
+    callback: str | None = None
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -107,6 +109,8 @@ class RecordedTraffic:
     drifts_allowed = False
     operator_credentials = False
     paced = False
+    thorough = False
+    callback: str | None = None
 
     def __init__(self, path: Path) -> None:
         self.path = path

@@ -68,6 +68,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--allow-mutations", action="store_true", default=False, help="run operations that change a live account"
     )
     group.addoption(
+        "--thorough", action="store_true", default=False, help="URL targets: every rule, as on the emulator"
+    )
+    group.addoption("--callback-url", default=None, help="http://HOST:PORT where the target can reach this machine")
+    group.addoption(
         "--emulator-option",
         action="append",
         default=[],
@@ -111,6 +115,8 @@ def _options(config: pytest.Config) -> SuiteOptions:
         drifts=config.getoption("drift"),
         budget=config.getoption("budget"),
         allow_mutations=config.getoption("allow_mutations"),
+        thorough=config.getoption("thorough"),
+        callback_url=config.getoption("callback_url"),
         emulator_options=parse_emulator_options(config.getoption("emulator_option")),
         out=Path(out) if out else None,
         config_path=Path(config_path) if config_path else None,
