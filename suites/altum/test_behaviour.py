@@ -191,8 +191,8 @@ def test_uploaded_corpus_gets_coherent_outputs(api, uploaded, record_property):
 
 @pytest.mark.rule("altum.result.wrapper")
 def test_url_corpus_gets_coherent_outputs(api):
-    if api.reaches_callback:
-        urls = [api.publish(data, fmt) for _, data, fmt in corpus(api)]
+    if api.reaches_callback:  # a metered target gets one, as it would one configured public URL
+        urls = [api.publish(data, fmt) for _, data, fmt in corpus(api)[: sized(len(corpus(api)), 1)]]
     else:
         urls = list(api.target.image_urls)
     for url in urls:
@@ -223,7 +223,7 @@ def test_the_same_bytes_get_the_same_answer(api, uploaded):
 @pytest.mark.rule("altum.result.url-matches-upload")
 def test_a_url_gets_the_answer_its_bytes_get(api):
     api.needs_callback("needs the same bytes by upload and by URL, served from the suite's image server")
-    for name, data, fmt in corpus(api)[:4]:
+    for name, data, fmt in corpus(api)[: sized(4, 1)]:
         uploaded = body(upload(api, data))
         fetched = body(by_url(api, api.publish(data, fmt)))
         assert uploaded == fetched, f"{name}: upload gave {uploaded}, URL gave {fetched}"

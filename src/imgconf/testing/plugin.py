@@ -14,7 +14,7 @@ from typing import Any, NoReturn
 
 import pytest
 
-from imgconf import paths
+from imgconf import checks, paths
 from imgconf.errors import CredentialsRejected, ImgconfError, TargetUnreachable
 from imgconf.report import publish
 from imgconf.testing import context
@@ -150,8 +150,10 @@ def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, A
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, Any, Any]:
-    """Schemathesis hooks and auth providers run on a test's behalf: they find its run here."""
-    with context.bound(item.config.stash.get(STATE, None)):
+    """Schemathesis hooks and auth providers run on a test's behalf: they find its run here, and every rule
+    the test checks is counted towards the run's coverage."""
+    state = item.config.stash.get(STATE, None)
+    with context.bound(state), checks.observing(state.collector.exercised if state is not None else None):
         return (yield)
 
 
