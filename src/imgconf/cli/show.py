@@ -32,8 +32,8 @@ def show(console: Console, run: RunOutcome, directory: Path, quiet: bool) -> Non
     if not quiet:
         table = Table(show_edge=False, header_style="bold")
         for column in ("vendor", "state", "score", "rules checked", "findings", "requests", "tests"):
-            justify = "right" if column in ("score", "rules checked", "findings", "requests") else "left"
-            table.add_column(column, justify=justify)
+            numeric = column in ("score", "rules checked", "findings", "requests")
+            table.add_column(column, justify="right" if numeric else "left")
         for vendor in run.vendors:
             tests = vendor.tests
             not_run = sum(count for outcome, count in tests.items() if outcome not in ("passed", "failed"))
