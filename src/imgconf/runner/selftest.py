@@ -10,6 +10,12 @@ Beside each drift the same question is put to plain schemathesis (`st run`, its 
 the same spec and the same drifted emulator over HTTP): a drift counts as caught by it when it reports a
 failure (code and operation) that it does not report against the faithful emulator with the same seed.
 That column is what our vendor-specific checks add, measured rather than claimed.
+
+With `over_http`, each drift is also served as `imgconf emulator serve --drift NAME` and the suite run against
+it as a URL target (the operator's view of a staging deployment): in the default careful mode, and with
+`--thorough`. The thorough column must catch every drift, as in-process; the careful column must catch every
+drift whose rule a careful run checks (a drift whose rules the run's coverage lists as not checked is
+`not checkable` there, not escaped). One faithful run per vendor and mode shows the columns raise nothing.
 """
 
 from __future__ import annotations
@@ -60,6 +66,8 @@ class DriftResult:
     requests: int
     seconds: float
     plain_schemathesis: dict[str, Any] = field(default_factory=dict)
+    # mode (careful, thorough) -> the same drift served over HTTP and run as a URL target in that mode
+    over_http: dict[str, dict[str, Any]] = field(default_factory=dict)
     error: str | None = None
 
 
@@ -74,11 +82,21 @@ class SeedResult:
     error: str | None = None
 
 
-def _imgconf(args: list[str], out: Path) -> RunOutcome:
+HTTP_MODES = ("careful", "thorough")
+
+
+def emulator_env(vendor: registry.Vendor) -> dict[str, str]:
+    """The environment a URL run needs for the served emulator: its default account, under the vendor's variables."""
+    credentials = emulator.get(vendor.id).default_credentials[0]
+    return {field.env: credentials[field.name] for field in vendor.credentials if field.name in credentials}
+
+
+def _imgconf(args: list[str], out: Path, extra_env: dict[str, str] | None = None) -> RunOutcome:
     started = time.monotonic()
     env = {key: value for key, value in os.environ.items() if not key.startswith("IMGCONF_")}
     if "IMGCONF_ROOT" in os.environ:
         env["IMGCONF_ROOT"] = os.environ["IMGCONF_ROOT"]
+    env.update(extra_env or {})
     command = [sys.executable, "-m", "imgconf", "run", *args, "--out", str(out), "--no-history", "-q"]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=RUN_TIMEOUT, env=env)
@@ -175,6 +193,30 @@ def _plain_for(
 # -- the whole selftest --------------------------------------------------------------------------------
 
 
+def _url_run(
+    vendor: registry.Vendor, drift: Drift | None, mode: str, seed: int, profile: str, out: Path
+) -> tuple[RunOutcome, float]:
+    """Serve the emulator (drifted or faithful) on a loopback port and run the suite at it as a URL target."""
+    drifts = {vendor.id: frozenset({drift.name})} if drift else {}
+    started = time.monotonic()
+    with server.spawned([vendor.id], drifts) as urls:
+        served = time.monotonic() - started
+        args = ["--vendor", vendor.id, "--target", f"{vendor.id}={urls[vendor.id]}", "--seed", str(seed)]
+        args += ["--profile", profile, *(["--thorough"] if mode == "thorough" else [])]
+        args += [f"--stop-on-rule={rule}" for rule in (drift.breaks if drift else ())]
+        return _imgconf(args, out, emulator_env(vendor)), served
+
+
+def _not_checked(report: dict[str, Any], rules: tuple[str, ...]) -> dict[str, str]:
+    """Which of `rules` the run's coverage lists as not checked, and why."""
+    found: dict[str, str] = {}
+    for vendor in report.get("vendors", []):
+        for item in (vendor.get("coverage") or {}).get("not_checked", []):
+            if item["rule"] in rules:
+                found[item["rule"]] = item["why"]
+    return found
+
+
 @dataclass
 class Selftest:
     vendors: list[str]
@@ -183,6 +225,10 @@ class Selftest:
     workers: int = 2
     plain: bool = True
     progress: Callable[[str], None] = lambda message: None
+    # The drifts served over HTTP too, run as URL targets in these modes (empty: in-process only).
+    http_modes: tuple[str, ...] = ()
+    # vendor -> mode -> the faithful emulator's URL run (filled by `run`)
+    http_faithful: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def run(self, work: Path) -> dict[str, Any]:
         """Run everything, keeping each run's reports under `work`."""
@@ -198,16 +244,31 @@ class Selftest:
         if self.plain:
             for vendor_id in self.vendors:
                 jobs.append(partial(self._plain_faithful, vendor_id, profile.max_examples, work))
+        http_jobs: list[Callable[[], Any]] = []
+        for mode in self.http_modes:
+            for vendor_id in self.vendors:
+                faithful_out = work / f"http-{mode}-faithful-{vendor_id}"
+                http_jobs.append(partial(self._http_faithful, vendor_id, mode, faithful_out))
+            for drift in drifts:
+                http_jobs.append(partial(self._http_drift, drift, mode, work / f"http-{mode}-{drift.name}"))
         seeds: list[SeedResult] = []
         results: list[DriftResult] = []
+        http_drifts: dict[tuple[str, str], dict[str, Any]] = {}
+        self.http_faithful = {}
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            for outcome in pool.map(lambda job: job(), jobs):
+            for outcome in pool.map(lambda job: job(), jobs + http_jobs):
                 if isinstance(outcome, SeedResult):
                     seeds.append(outcome)
                 elif isinstance(outcome, DriftResult):
                     results.append(outcome)
+                elif outcome[0] == "http-drift":
+                    http_drifts[(outcome[1], outcome[2])] = outcome[3]
+                elif outcome[0] == "http-faithful":
+                    self.http_faithful.setdefault(outcome[1], {})[outcome[2]] = outcome[3]
                 else:
                     plain_faithful[outcome[1]] = outcome[2]
+            for result in results:
+                result.over_http = {mode: http_drifts[(result.drift, mode)] for mode in self.http_modes}
             if self.plain:
                 plain_runs = list(
                     pool.map(
@@ -232,6 +293,62 @@ class Selftest:
     def _plain_faithful(vendor_id: str, max_examples: int, work: Path) -> tuple[str, str, dict[str, Any]]:
         plain = _plain_for(registry.get(vendor_id), None, 0, max_examples, work / f"st-faithful-{vendor_id}")
         return ("plain", vendor_id, plain)
+
+    def _http_drift(self, drift: Drift, mode: str, out: Path) -> tuple[str, str, str, dict[str, Any]]:
+        """One drift, served, run as a URL target in `mode`: caught, not checkable there, or escaped."""
+        outcome, served = _url_run(registry.get(drift.vendor), drift, mode, 0, self.profile, out)
+        report = outcome.report or {"findings": [], "requests": 0, "vendors": []}
+        hits = _attributable(report, drift)
+        caught = outcome.code == 1 and bool(hits)
+        unchecked = {} if caught else _not_checked(report, drift.breaks)
+        # A careful run that lists every rule the drift breaks as not checked could not have caught it.
+        checkable = caught or len(unchecked) < len(drift.breaks)
+        verdict = "caught" if caught else ("ESCAPED" if checkable else "not checkable")
+        self.progress(f"{drift.name} over HTTP, {mode}: {verdict}")
+        sequence = [finding["seq"] for finding in hits if finding.get("seq")]
+        return (
+            "http-drift",
+            drift.name,
+            mode,
+            {
+                "caught": caught,
+                "checkable": checkable,
+                "verdict": verdict,
+                "not_checked": unchecked,
+                "exit_code": outcome.code,
+                "rules_named": sorted({f["rule"]["id"] for f in report["findings"]}),
+                "requests_to_detection": min(sequence) if sequence else None,
+                "requests": report["requests"],
+                "seconds": round(outcome.seconds + served, 2),
+                "error": outcome.error,
+            },
+        )
+
+    def _http_faithful(self, vendor_id: str, mode: str, out: Path) -> tuple[str, str, str, dict[str, Any]]:
+        """The faithful emulator, served, run as a URL target in `mode`: conformant, with its coverage."""
+        outcome, served = _url_run(registry.get(vendor_id), None, mode, 0, self.profile, out)
+        report = outcome.report or {"findings": [], "requests": 0, "vendors": []}
+        vendor: dict[str, Any] = next((item for item in report.get("vendors", []) if item["id"] == vendor_id), {})
+        coverage = vendor.get("coverage") or {}
+        tests = vendor.get("tests") or {}
+        self.progress(f"faithful {vendor_id} over HTTP, {mode}: exit {outcome.code}")
+        return (
+            "http-faithful",
+            vendor_id,
+            mode,
+            {
+                "conformant": outcome.code == 0,
+                "exit_code": outcome.code,
+                "false_positives": [f"{f['rule']['id']}: {f['title']}" for f in report["findings"]],
+                "tests": sum(tests.values()),
+                "skipped": sum(count for name, count in tests.items() if name not in ("passed", "failed")),
+                "requests": report["requests"],
+                "rules_checked": coverage.get("checked"),
+                "rules_total": coverage.get("total"),
+                "seconds": round(outcome.seconds + served, 2),
+                "error": outcome.error,
+            },
+        )
 
     def _faithful(self, seed: int, out: Path) -> SeedResult:
         outcome = _imgconf([*self._vendor_args(self.vendors), "--seed", str(seed), "--profile", self.profile], out)
@@ -307,6 +424,22 @@ class Selftest:
     ) -> dict[str, Any]:
         escaped = [r.drift for r in results if not r.caught]
         false_positives = [s.seed for s in seeds if not s.conformant]
+        http: dict[str, Any] = {}
+        for mode in self.http_modes:
+            column = [r.over_http[mode] for r in results]
+            http[mode] = {
+                "caught": sum(1 for item in column if item["caught"]),
+                "not_checkable": sorted(r.drift for r in results if r.over_http[mode]["verdict"] == "not checkable"),
+                "escaped": sorted(r.drift for r in results if r.over_http[mode]["verdict"] == "ESCAPED"),
+                "false_positive_vendors": sorted(
+                    vendor for vendor, modes in self.http_faithful.items() if not modes[mode]["conformant"]
+                ),
+            }
+        # Careful mode may leave a drift unchecked (its rule needs --thorough); thorough mode may not.
+        http_failed = any(
+            column["escaped"] or column["false_positive_vendors"] or (mode == "thorough" and column["not_checkable"])
+            for mode, column in http.items()
+        )
         plain_applicable = [r for r in results if r.plain_schemathesis.get("applicable")]
         categories: dict[str, dict[str, list[str]]] = {}
         for result in results:
@@ -335,8 +468,9 @@ class Selftest:
                     {f for data in plain_faithful.values() for f in data.get("failures", [])}
                 ),
             },
+            "over_http": {"modes": list(self.http_modes), "summary": http, "faithful": self.http_faithful},
             "work_dir": str(work),
-            "ok": not escaped and not false_positives,
+            "ok": not escaped and not false_positives and not http_failed,
         }
 
 

@@ -418,6 +418,10 @@ class Collector:
         checked |= {finding.rule["id"] for finding in self.findings if finding.vendor == vendor.id} & catalogue
         for label in validated:
             checked |= by_operation.get(label, frozenset()) & catalogue
+        # A schemathesis check that ran is the vendor rule its spec's `x-check-rules` names for it.
+        ran_checks = {cell.check for cell in cells}
+        checked |= {rule for spec in vendor.specs for check, rule in spec.check_rules.items() if check in ran_checks}
+        checked &= catalogue
         reasons: dict[str, str] = {}
         for test in tests:
             rule = _marker(self, test)
