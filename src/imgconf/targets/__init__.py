@@ -54,10 +54,12 @@ def parse(
     thorough: bool = False,
     callback: str | None = None,
     config: Mapping[str, Any] | None = None,
+    record: bool = False,
 ) -> Target:
     """The target a `--target` value names; every mistake is a one-line usage error, before any request.
 
     `thorough` and `callback` (flags) are for URL targets; `config` (imgconf.toml) may set them per target.
+    A recorded run gets no automatic callback address: its replay could not serve the URLs it would send.
     """
     if callback is not None:
         callback = check_callback(callback)
@@ -75,11 +77,14 @@ def parse(
         return chosen
     url_target = _parse_urls(value)
     settings = target_settings(config or {}, url_target.urls.values())
-    return UrlTarget(
-        url_target.urls,
-        thorough=thorough or bool(settings.get("thorough", False)),
-        callback=callback or (check_callback(str(settings["callback_url"])) if settings.get("callback_url") else None),
-    )
+    thorough = thorough or bool(settings.get("thorough", False))
+    callback = callback or (check_callback(str(settings["callback_url"])) if settings.get("callback_url") else None)
+    if record and (thorough or callback):
+        raise UsageError(
+            "--record is for careful runs: a replay is careful and cannot serve the callback address; "
+            "a thorough run is reproduced by running it again"
+        )
+    return UrlTarget(url_target.urls, thorough=thorough, callback=callback, automatic=not record)
 
 
 def check_callback(url: str) -> str:

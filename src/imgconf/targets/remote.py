@@ -151,12 +151,14 @@ class UrlTarget(_Remote):
 
     name = "url"
 
-    def __init__(self, urls: Mapping[str, str], *, thorough: bool = False, callback: str | None = None) -> None:
+    def __init__(
+        self, urls: Mapping[str, str], *, thorough: bool = False, callback: str | None = None, automatic: bool = True
+    ) -> None:
         self.urls = dict(urls)
         self.thorough = thorough
         self.metered = not thorough
         self.paced = not thorough
-        if callback is None and all(on_loopback(url) for url in self.urls.values()):
+        if callback is None and automatic and all(on_loopback(url) for url in self.urls.values()):
             callback = "http://127.0.0.1:0"
         self.callback = callback
         self.reaches_loopback = callback is not None

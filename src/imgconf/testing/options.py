@@ -98,6 +98,7 @@ class SuiteOptions:
             thorough=bool(rest.get("thorough")),
             callback=rest.get("callback_url"),
             config=config,
+            record=bool(rest.get("record")),
         )
         if isinstance(chosen, ReplayTarget):
             metadata = chosen.metadata
