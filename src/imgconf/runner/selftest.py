@@ -40,6 +40,8 @@ from imgconf.emulator.drift import Drift
 from imgconf.testing import profiles
 
 RUN_TIMEOUT = 900
+# The served emulator answers in milliseconds, as in-process: its URL runs hold it to the emulator's budget.
+SERVED_LATENCY_BUDGET_S = 1.0
 
 
 @dataclass
@@ -201,7 +203,11 @@ def _url_run(
     started = time.monotonic()
     with server.spawned([vendor.id], drifts) as urls:
         served = time.monotonic() - started
+        config = out.parent / f"{out.name}.toml"
+        config.parent.mkdir(parents=True, exist_ok=True)
+        config.write_text(f'[targets."{urls[vendor.id]}"]\nlatency_budget_s = {SERVED_LATENCY_BUDGET_S}\n')
         args = ["--vendor", vendor.id, "--target", f"{vendor.id}={urls[vendor.id]}", "--seed", str(seed)]
+        args += ["--config", str(config)]
         args += ["--profile", profile, *(["--thorough"] if mode == "thorough" else [])]
         args += [f"--stop-on-rule={rule}" for rule in (drift.breaks if drift else ())]
         return _imgconf(args, out, emulator_env(vendor)), served

@@ -84,7 +84,10 @@ def parse(
             "--record is for careful runs: a replay is careful and cannot serve the callback address; "
             "a thorough run is reproduced by running it again"
         )
-    return UrlTarget(url_target.urls, thorough=thorough, callback=callback, automatic=not record)
+    url = UrlTarget(url_target.urls, thorough=thorough, callback=callback, automatic=not record)
+    if "latency_budget_s" in settings:
+        url.latency_budget_s = float(settings["latency_budget_s"])
+    return url
 
 
 def check_callback(url: str) -> str:

@@ -90,6 +90,8 @@ class Target(Protocol):
     thorough: bool
     # The base URL the suite's image server and webhook receiver are advertised at, or None.
     callback: str | None
+    # The slowest answer the latency rules allow, in seconds (None: the spec's `x-latency-budget-s`).
+    latency_budget_s: float | None
 
     def describe(self) -> str: ...
 

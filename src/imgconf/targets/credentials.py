@@ -45,11 +45,14 @@ def vendor_section(config: Mapping[str, Any], vendor: Vendor) -> dict[str, Any]:
     return section if isinstance(section, dict) else {}
 
 
-TARGET_KEYS = ("thorough", "callback_url")
+TARGET_KEYS = ("thorough", "callback_url", "latency_budget_s")
 
 
 def target_settings(config: Mapping[str, Any], urls: Iterable[str]) -> dict[str, Any]:
-    """What `[targets."BASE-URL"]` sections of imgconf.toml say about a URL target (`thorough`, `callback_url`).
+    """What `[targets."BASE-URL"]` sections of imgconf.toml say about a URL target.
+
+    `thorough` and `callback_url` as the flags; `latency_budget_s`, the slowest answer the latency rules allow
+    (default: the spec's `x-latency-budget-s`), for a deployment known to answer faster than a live vendor.
 
     A target of several base URLs takes a setting only when every one of its URLs' sections agrees on it,
     so one vendor's staging section cannot make another vendor's run thorough.
@@ -68,6 +71,9 @@ def target_settings(config: Mapping[str, Any], urls: Iterable[str]) -> dict[str,
             raise UsageError(f'[targets."{url}"] in imgconf.toml: unknown key {unknown[0]!r}; keys are {keys}')
         if "thorough" in section and not isinstance(section["thorough"], bool):
             raise UsageError(f'[targets."{url}"] thorough must be true or false')
+        budget = section.get("latency_budget_s", 1)
+        if isinstance(budget, bool) or not isinstance(budget, int | float) or budget <= 0:
+            raise UsageError(f'[targets."{url}"] latency_budget_s must be a number of seconds, more than 0')
         found.append(section)
     if not found:
         return {}

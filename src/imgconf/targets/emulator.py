@@ -43,6 +43,7 @@ class _Emulator:
     paced = False
     thorough = True
     callback: str | None = None  # the suite's own loopback servers, on ephemeral ports
+    latency_budget_s: float | None = 1.0  # it answers in milliseconds: a slow answer is a regression
     name = "emulator"
 
     def describe(self) -> str:

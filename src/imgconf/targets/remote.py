@@ -65,6 +65,7 @@ class _Remote:
     paced = True
     thorough = False
     callback: str | None = None
+    latency_budget_s: float | None = None
     name = "url"
 
     def describe(self) -> str:

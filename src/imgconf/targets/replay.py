@@ -31,6 +31,7 @@ class ReplayTarget:
     paced = False
     thorough = False
     callback: str | None = None
+    latency_budget_s: float | None = None
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -111,6 +112,7 @@ class RecordedTraffic:
     paced = False
     thorough = False
     callback: str | None = None
+    latency_budget_s: float | None = None
 
     def __init__(self, path: Path) -> None:
         self.path = path
