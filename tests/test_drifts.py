@@ -1,6 +1,7 @@
 """The suites' sensitivity, as CI measures it: `imgconf selftest --profile smoke` once, then one test per drift
 profile (the run against it exits 1 with a finding naming a rule it breaks) and one per faithful seed (the
-run is conformant). The faithful emulator is also run over real HTTP, vendor by vendor."""
+run is conformant). The faithful emulator is also run over real HTTP, vendor by vendor; and the selftest's
+`--thorough` column serves each drift and runs the suite at it as a URL target, where it must be caught too."""
 
 from __future__ import annotations
 
@@ -18,7 +19,19 @@ SEEDS = 2
 @pytest.fixture(scope="session")
 def selftest(tmp_path_factory):
     out = tmp_path_factory.mktemp("selftest")
-    result = imgconf("selftest", "--profile", "smoke", "--seeds", str(SEEDS), out=out, timeout=1800, cwd=out)
+    result = imgconf(
+        "selftest",
+        "--profile",
+        "smoke",
+        "--seeds",
+        str(SEEDS),
+        "--over-http",
+        "--http-mode",
+        "thorough",
+        out=out,
+        timeout=1800,
+        cwd=out,
+    )
     reports = sorted(out.glob("*-selftest/selftest.json"))
     assert reports, result.output
     data = json.loads(reports[-1].read_text())
@@ -33,6 +46,22 @@ def test_every_drift_fails_the_run_naming_a_rule_it_breaks(selftest, drift):
     assert result["caught"], f"{drift.name} breaks {drift.breaks}; the run named {result['rules_named']}"
     assert set(result["rules_named"]) & set(drift.breaks)
     assert result["caught_by"] and result["requests_to_detection"]
+
+
+@pytest.mark.parametrize("drift", DRIFTS, ids=lambda drift: drift.name)
+def test_every_drift_is_caught_over_http_by_a_thorough_url_run(selftest, drift):
+    result = next(item for item in selftest["drifts"] if item["drift"] == drift.name)
+    thorough = result["over_http"]["thorough"]
+    assert thorough["caught"], f"{drift.name} over HTTP: {thorough['verdict']}, named {thorough['rules_named']}"
+
+
+def test_the_faithful_emulator_is_conformant_as_a_thorough_url_target(selftest):
+    faithful = selftest["over_http"]["faithful"]
+    assert sorted(faithful) == sorted(vendors.all_vendors())
+    for vendor, modes in faithful.items():
+        run = modes["thorough"]
+        assert run["conformant"], (vendor, run["false_positives"] or run["error"])
+        assert run["rules_checked"] and run["rules_checked"] <= run["rules_total"]
 
 
 @pytest.mark.parametrize("seed", range(SEEDS))

@@ -141,3 +141,39 @@ def test_thorough_runs_over_http_what_the_emulator_runs_and_careful_says_what_it
     operations = {op["operation"]: op for op in thorough["vendors"][0]["operations"]}
     assert operations["POST /labelling/url"]["rules_total"] > 0
     assert operations["POST /labelling/url"]["rules_checked"] == operations["POST /labelling/url"]["rules_total"]
+
+
+def test_a_conformant_verdict_with_low_coverage_says_so_in_every_output():
+    from conftest import make_outcome
+    from imgconf.report import html, junit, markdown
+    from imgconf.report.outcome import Coverage, NotChecked, State, VendorOutcome
+
+    missing = [NotChecked(f"altum.rule-{index}", "needs --thorough") for index in range(7)]
+    vendor = VendorOutcome("altum", "Altum", State.CONFORMANT, 1.0, [], 0, 3, {"passed": 3}, [])
+    vendor.coverage = Coverage(3, 10, missing)
+    line = wording.vendor_line(vendor)
+    assert "rules checked 3 of 10" in line and "low coverage" in line and "needs --thorough (7)" in line
+    run = make_outcome(vendor)
+    assert run.exit_code == 0, "coverage says how much was checked; it does not change the verdict"
+    summary = markdown.render(run)
+    assert "| 3/10 |" in summary and "`altum.rule-0`: needs --thorough" in summary
+    xml = junit.render(run)
+    assert 'name="rules_checked" value="3"' in xml and 'name="rules_total" value="10"' in xml
+    assert "rules checked 3 of 10" in html.render(run) and "altum.rule-6" in html.render(run)
+    full = VendorOutcome("altum", "Altum", State.CONFORMANT, 1.0, [], 0, 3, {"passed": 3}, [])
+    full.coverage = Coverage(10, 10, [])
+    assert "low coverage" not in wording.vendor_line(full)
+
+
+def test_the_report_schema_takes_coverage():
+    import json
+
+    import jsonschema
+
+    from conftest import ROOT, make_outcome
+    from imgconf.report.outcome import Coverage, NotChecked, State, VendorOutcome
+
+    vendor = VendorOutcome("altum", "Altum", State.CONFORMANT, 1.0, [], 0, 3, {"passed": 3}, [])
+    vendor.coverage = Coverage(1, 2, [NotChecked("altum.x", "needs --thorough")])
+    schema = json.loads((ROOT / "schemas" / "report" / "report.schema.json").read_text())
+    jsonschema.validate(make_outcome(vendor).to_json(), schema)

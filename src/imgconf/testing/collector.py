@@ -95,6 +95,7 @@ class Collector:
     # Rules a test put to the test (held or broken), heard through `checks.observing` while tests ran.
     rules_exercised: set[str] = field(default_factory=set)
     markers: dict[str, str] = field(default_factory=dict)  # a behaviour test's `rule` marker, by node id
+    statuses: dict[str, dict[str, set[int]]] = field(default_factory=dict)  # vendor -> operation -> answered
     started: float = field(default_factory=time.time)
 
     # -- while tests run ------------------------------------------------------------------------
@@ -178,6 +179,11 @@ class Collector:
                 self.findings.extend(own)
                 self.test_findings[nodeid] = own
         self.tests.append(record)
+        for exchange in exchanges:
+            label = _operation(vendor_obj, exchange)
+            status = exchange.status
+            if label and status is not None:
+                self.statuses.setdefault(vendor, {}).setdefault(label, set()).add(status)
         if rule_id:
             self.markers[nodeid] = rule_id
         if kind != "contract":
@@ -412,12 +418,17 @@ class Collector:
         """
         catalogue = catalogue_rules(vendor)
         validated = {cell.operation for cell in cells}
-        by_operation = {label: rules for spec in vendor.specs for label, rules in specs.operation_rules(spec).items()}
+        parts = {label: rules for spec in vendor.specs for label, rules in specs.operation_rules(spec).items()}
+        by_operation = {label: frozenset().union(*rules.values()) for label, rules in parts.items()}
+        answered = self.statuses.get(vendor.id, {})
         ran = {rule for rule in (_marker(self, test) for test in tests if test.outcome in ("passed", "failed")) if rule}
         checked = {rule for rule in self.rules_exercised | ran if rule in catalogue}
         checked |= {finding.rule["id"] for finding in self.findings if finding.vendor == vendor.id} & catalogue
         for label in validated:
-            checked |= by_operation.get(label, frozenset()) & catalogue
+            # The request's rules, and those of each documented answer the operation actually gave.
+            for key, rules in parts.get(label, {}).items():
+                if key == "*" or any(specs.status_matches(key, status) for status in answered.get(label, ())):
+                    checked |= rules & catalogue
         # A schemathesis check that ran is the vendor rule its spec's `x-check-rules` names for it.
         ran_checks = {cell.check for cell in cells}
         checked |= {rule for spec in vendor.specs for check, rule in spec.check_rules.items() if check in ran_checks}

@@ -197,7 +197,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    run_state(item.config).recorder.start_test(item.nodeid)
+    state = run_state(item.config)
+    state.recorder.start_test(item.nodeid)
+    if state.stopped and _vendor_and_kind(item.path)[0] in state.stopped:
+        pytest.skip("stopped: a finding named a rule the run was asked to stop on")
 
 
 @pytest.hookimpl(wrapper=True)
@@ -227,8 +230,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                 declared,
             )
             stop = state.options.stop_on_rules
-            if stop and any(finding.rule["id"] in stop for finding in state.collector.findings):
-                item.session.shouldstop = "a finding named a rule the run was asked to stop on"
+            if stop:
+                # Per vendor: a vendor whose stop rule was named runs no further tests; the run stops when
+                # every vendor with a stop rule has (the selftest serves one drift per vendor in one run).
+                state.stopped |= {finding.vendor for finding in state.collector.findings if finding.rule["id"] in stop}
+                waiting = {rule.split(".", 1)[0] for rule in stop} & set(state.options.vendors)
+                if waiting <= state.stopped:
+                    item.session.shouldstop = "a finding named a rule the run was asked to stop on"
     return report
 
 

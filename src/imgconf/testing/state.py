@@ -49,6 +49,8 @@ class RunState:
         # An error that ends the whole run (a suite that cannot start, say); the runner reports it as it is.
         self.fatal: ImgconfError | None = None
         self.interrupted: str | None = None
+        # Vendors whose stop rule a finding named (`--stop-on-rule`): their remaining tests are skipped.
+        self.stopped: set[str] = set()
         self.fresh = random.Random(options.nonce)
         # What a vendor's own suite helpers keep for the length of the run (Huawei's clients and token).
         self.memo: dict[str, Any] = {}
