@@ -1,6 +1,7 @@
 """The suites' sensitivity, as CI measures it: `imgconf selftest --profile smoke --vendor V`, then one test per
 drift profile of V (the run against it exits 1 with a finding naming a rule it breaks) and one per faithful seed
-(the run is conformant).
+(the run is conformant); and the `--thorough` column: each drift served and the suite run at it as a URL target,
+where it must be caught too, the faithful emulator conformant there.
 
 One test module per vendor (tests/test_selftest_<vendor>.py) imports these, so that xdist's `--dist loadfile`
 hands the four selftests to both workers instead of one worker running all of them; each drift runs with the
@@ -37,7 +38,19 @@ def selftest(request, tmp_path_factory):
     vendor = request.module.VENDOR
     out = tmp_path_factory.mktemp(f"selftest-{vendor}")
     result = imgconf(
-        "selftest", "--vendor", vendor, "--profile", "smoke", "--seeds", str(SEEDS), out=out, timeout=1800, cwd=out
+        "selftest",
+        "--vendor",
+        vendor,
+        "--profile",
+        "smoke",
+        "--seeds",
+        str(SEEDS),
+        "--over-http",
+        "--http-mode",
+        "thorough",
+        out=out,
+        timeout=1800,
+        cwd=out,
     )
     reports = sorted(out.glob("*-selftest/selftest.json"))
     assert reports, result.output
@@ -52,6 +65,21 @@ def test_every_drift_fails_the_run_naming_a_rule_it_breaks(selftest, drift):
     assert result["caught"], f"{drift.name} breaks {drift.breaks}; the run named {result['rules_named']}"
     assert set(result["rules_named"]) & set(drift.breaks)
     assert result["caught_by"] and result["requests_to_detection"]
+
+
+def test_every_drift_is_caught_over_http_by_a_thorough_url_run(selftest, drift):
+    result = next(item for item in selftest["drifts"] if item["drift"] == drift.name)
+    thorough = result["over_http"]["thorough"]
+    assert thorough["caught"], f"{drift.name} over HTTP: {thorough['verdict']}, named {thorough['rules_named']}"
+
+
+def test_the_faithful_emulator_is_conformant_as_a_thorough_url_target(selftest):
+    faithful = selftest["over_http"]["faithful"]
+    assert sorted(faithful) == selftest["vendors"]
+    for vendor, modes in faithful.items():
+        run = modes["thorough"]
+        assert run["conformant"], (vendor, run["false_positives"] or run["error"])
+        assert run["rules_checked"] and run["rules_checked"] <= run["rules_total"]
 
 
 def test_the_faithful_emulator_is_conformant_whatever_the_seed(selftest, seed):

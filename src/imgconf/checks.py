@@ -8,19 +8,42 @@ function on the answers they provoke. A check that fails raises
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 CheckFn = Callable[[Any, Any, Any], bool | None]
 F = TypeVar("F", bound=CheckFn)
 
 _REGISTRY: dict[str, dict[str, CheckFn]] = {}
+# Who hears that a rule was put to the test (the run's coverage): bound by the pytest plugin for the length of
+# one test, per run, as a context variable; unbound, nobody listens.
+_OBSERVER: ContextVar[Callable[[str], None] | None] = ContextVar("imgconf_rule_observer", default=None)
+
+
+@contextmanager
+def observing(listener: Callable[[str], None] | None) -> Iterator[None]:
+    """Tell `listener` the id of every rule checked (held or broken) inside the block."""
+    token = _OBSERVER.set(listener)
+    try:
+        yield
+    finally:
+        _OBSERVER.reset(token)
+
+
+def exercised(rule: str) -> None:
+    """Record that `rule` was checked, whatever the answer."""
+    listener = _OBSERVER.get()
+    if listener is not None:
+        listener(rule)
 
 
 class RuleViolation(AssertionError):
     """A response broke a named spec rule."""
 
     def __init__(self, rule: str, message: str) -> None:
+        exercised(rule)
         super().__init__(f"[{rule}] {message}")
         self.rule = rule
         self.detail = message
@@ -28,6 +51,7 @@ class RuleViolation(AssertionError):
 
 def violated(rule: str, condition: bool, message: str) -> None:
     """Raise `RuleViolation(rule, message)` unless `condition` holds: `assert` with a rule attached."""
+    exercised(rule)
     if not condition:
         raise RuleViolation(rule, message)
 

@@ -314,3 +314,74 @@ def rule_for_schema_location(spec: Spec, root_schema: Any, schema_path: Sequence
 
 def host_of(url: str) -> str:
     return urlsplit(url).netloc
+
+
+def _document(path: Path, own: Path, raw: dict[str, Any]) -> Any:
+    if path == own:
+        return raw
+    return _load_document(path)
+
+
+@cache
+def _load_document(path: Path) -> Any:
+    text = path.read_text(encoding="utf-8")
+    return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+
+
+def operation_rules(spec: Spec) -> dict[str, dict[str, frozenset[str]]]:
+    """Per operation label, the `x-rule`s of what it refers to ($refs followed): under `*` those of its
+    parameters and request body, under each documented status (`200`, `4XX`, `default`) those of that answer.
+
+    An answer of that status, held to the spec, has put the status's rules to the test: this is what
+    coverage counts as checked for an operation whose answers were validated.
+    """
+    own = spec.path.resolve()
+    found: dict[str, dict[str, frozenset[str]]] = {}
+    for operation in spec.operations:
+        item = (spec.raw.get("paths") or {}).get(operation.path) or {}
+        definition = item.get(operation.method.lower()) or {}
+        parts: dict[str, Any] = {"*": {key: value for key, value in definition.items() if key != "responses"}}
+        parts.update({str(status): answer for status, answer in (definition.get("responses") or {}).items()})
+        found[operation.label] = {key: frozenset(_rules_under(node, own, spec.raw)) for key, node in parts.items()}
+    return found
+
+
+def _rules_under(root: Any, own: Path, raw: dict[str, Any]) -> set[str]:
+    rules: set[str] = set()
+    seen: set[tuple[Path, str]] = set()
+    stack: list[tuple[Any, Path]] = [(root, own)]
+    while stack:
+        node, base = stack.pop()
+        if isinstance(node, list):
+            stack.extend((child, base) for child in node)
+            continue
+        if not isinstance(node, dict):
+            continue
+        if isinstance(node.get("x-rule"), str):
+            rules.add(node["x-rule"])
+        ref = node.get("$ref")
+        if isinstance(ref, str):
+            location, fragment = urldefrag(ref)
+            target = (base.parent / location).resolve() if location else base
+            if (target, fragment) not in seen:
+                seen.add((target, fragment))
+                try:
+                    document = _document(target, own, raw)
+                except (OSError, ValueError, yaml.YAMLError):
+                    document = None
+                for part in [p for p in fragment.lstrip("/").split("/") if p] if document is not None else []:
+                    part = part.replace("~1", "/").replace("~0", "~")
+                    document = document.get(part) if isinstance(document, dict) else None
+                if document is not None:
+                    stack.append((document, target))
+        stack.extend((value, base) for key, value in node.items() if key != "$ref")
+    return rules
+
+
+def status_matches(documented: str, status: int) -> bool:
+    """A documented response key (`200`, `4XX`, `default`) covers an answer of `status`."""
+    if documented == "default":
+        return True
+    if documented.upper().endswith("XX"):
+        return documented[0] == str(status)[0]
+    return documented == str(status)

@@ -4,14 +4,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from imgconf.testing.plugin import client_fixture
+from imgconf.testing.plugin import client_fixture, run_state
 from imgconf.testing.webhooks import WebhookReceiver
 
 api = client_fixture("identifai")
 
 
 @pytest.fixture(scope="session")
-def webhooks() -> Iterator[WebhookReceiver]:
-    receiver = WebhookReceiver()
-    yield receiver
-    receiver.close()
+def webhooks(request: pytest.FixtureRequest) -> Iterator[WebhookReceiver]:
+    """The run's receiver, at the callback address the target is told (it shares the image server's)."""
+    yield run_state(request.config).webhooks

@@ -13,11 +13,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from imgconf import images
-from imgconf.testing import active, latency, strategies, violated
+from imgconf.testing import (
+    NOT_CHECKED_CREDENTIAL,
+    NOT_CHECKED_THOROUGH,
+    active,
+    latency,
+    not_checked,
+    strategies,
+    violated,
+)
 from imgconf.wire.multipart import StreamedForm
 
 V2, V3 = "/api/v2/", "/api/v3/"
-LOCAL = active().options.target.reaches_loopback
+LOCAL = not active().options.target.metered
 JPEG = images.render(64, 48, seed=7, fmt="jpeg")
 PNG = images.render(40, 56, seed=8, fmt="png")
 # The parameters each analysis needs; the tests override what they are about.
@@ -38,6 +46,11 @@ INVALID_FILE = error(412, "Invalid file")
 TOO_LARGE = error(413, "Image size too large")
 INVALID_FORMAT = error(415, "Invalid file format")
 INVALID_TYPE = error(420, "Invalid type")
+
+
+def thorough_only(reason):
+    """Run only where the target may be driven as hard as the emulator (else: not checked, needs --thorough)."""
+    return pytest.mark.skipif(not LOCAL, reason=f"{NOT_CHECKED_THOROUGH}: {reason}")
 
 
 def local_only(cases, live):
@@ -101,7 +114,7 @@ def corpus(api, live=1):
 def spent_key(api):
     key = api.credentials.get(SPENT_KEY)
     if not key:
-        pytest.skip("needs a second key with no quota left (IMAGERECOGNIZE_EXHAUSTED_API_KEY)")
+        not_checked(NOT_CHECKED_CREDENTIAL, "a second key with no quota left (IMAGERECOGNIZE_EXHAUSTED_API_KEY)")
     return {"apikey": key}
 
 
@@ -135,7 +148,7 @@ def test_a_missing_key_is_refused_with_400(api, method):
 
 
 @pytest.mark.rule("imagerecognize.auth.missing-key")
-@pytest.mark.skipif(not LOCAL, reason="a request saved on a metered target: the missing-key tests cover the rule")
+@thorough_only("a request saved on a metered target: the missing-key tests cover the rule")
 def test_an_empty_key_is_a_missing_key(api):
     response = analyse(api, auth={"apikey": ""})
     violated("imagerecognize.auth.enforced", not analysed(response), "an empty apikey was answered 200")
@@ -243,7 +256,7 @@ def test_images_in_other_formats_are_415(api, fmt):
 
 
 @pytest.mark.rule("imagerecognize.request.file-format")
-@pytest.mark.skipif(not LOCAL, reason="two requests saved on a metered target: the 415 test covers the rule")
+@thorough_only("two requests saved on a metered target: the 415 test covers the rule")
 def test_the_format_is_judged_by_the_bytes_not_the_name(api):
     gif = images.render(32, 24, seed=4, fmt="gif")
     assert_refused(api, analyse(api, "celebrities", gif, filename="photo.jpg"), 415, INVALID_FORMAT)
@@ -255,7 +268,7 @@ def test_the_format_is_judged_by_the_bytes_not_the_name(api):
 
 
 @pytest.mark.rule("imagerecognize.request.validation")
-@pytest.mark.skipif(not LOCAL, reason="a sweep of generated files: for the emulator, not a metered target")
+@thorough_only("a sweep of generated files: for the emulator, not a metered target")
 @settings(max_examples=8, database=None, deadline=None)
 @given(data=strategies.invalid_uploads())
 def test_generated_non_images_are_refused(api, data):
@@ -269,7 +282,7 @@ def test_generated_non_images_are_refused(api, data):
 
 
 @pytest.mark.rule("imagerecognize.request.size-limit")
-@pytest.mark.skipif(not LOCAL, reason="uploads 50 MB: for the emulator, not a metered target")
+@thorough_only("uploads 50 MB: for the emulator, not a metered target")
 def test_an_image_over_50_mb_is_413(api):
     """51 MiB made as it is sent (a JPEG's magic, then zeros): neither side ever holds it whole."""
     upload = StreamedForm(
@@ -417,7 +430,7 @@ def test_no_nsfw_label_is_below_its_threshold(api):
 
 
 @pytest.mark.rule("imagerecognize.result.coordinates")
-@pytest.mark.skipif(not LOCAL, reason="every answer's boxes are checked by api.validate; the sweep is for the emulator")
+@thorough_only("every answer's boxes are checked by api.validate; the sweep is for the emulator")
 def test_every_box_lies_inside_the_image(api):
     for name, data, _ in corpus(api)[:8]:
         for kind in ("objects", "celebrities", "detect_faces", "detect_text"):
@@ -437,7 +450,7 @@ def test_the_same_image_gets_the_same_objects(api):
 
 
 @pytest.mark.rule("imagerecognize.request.accepted")
-@pytest.mark.skipif(not LOCAL, reason="a generated sweep: for the emulator, not a metered target")
+@thorough_only("a generated sweep: for the emulator, not a metered target")
 @settings(max_examples=8, database=None, deadline=None)
 @given(
     data=strategies.image_bytes(max_side=200),

@@ -49,6 +49,20 @@ from imgconf.testing.plugin import parse_emulator_options
 )
 @click.option("--allow-mutations", is_flag=True, help="Also run operations that change a live account.")
 @click.option(
+    "--thorough",
+    is_flag=True,
+    help="URL targets: run every rule the target can answer, as on the emulator (a larger budget, no pacing, "
+    'account changes, rate limits provoked). Also `thorough = true` under [targets."URL"] in imgconf.toml.',
+)
+@click.option(
+    "--callback-url",
+    "callback_url",
+    default=None,
+    metavar="http://HOST:PORT",
+    help="Where the target can reach this machine: the suite's image server and webhook receiver listen there "
+    "(default: a loopback port when the target is on loopback; else the URL-input and webhook rules are not checked).",
+)
+@click.option(
     "--emulator-option",
     "emulator_options",
     multiple=True,
@@ -120,6 +134,8 @@ def command(
     drifts: tuple[str, ...],
     budget: int | None,
     allow_mutations: bool,
+    thorough: bool,
+    callback_url: str | None,
     emulator_options: tuple[str, ...],
     config_path: Path | None,
     record: bool,
@@ -146,6 +162,8 @@ def command(
         drifts=list(drifts),
         budget=budget,
         allow_mutations=allow_mutations,
+        thorough=thorough,
+        callback_url=callback_url,
         emulator_options=parse_emulator_options(list(emulator_options)),
         out=out,
         config_path=config_path,
@@ -164,6 +182,7 @@ def command(
     check_writable(out)
     if not quiet:
         drift_note = f" · drift {', '.join(drifts)}" if drifts else ""
+        drift_note += " · thorough" if options.target.thorough and options.target.operator_credentials else ""
         console.print(
             f"[bold]imgconf[/] · target [bold]{options.target.describe()}[/]{drift_note} · vendors "
             f"{', '.join(options.vendors)} · profile {options.profile.name} · seed {options.seed}"

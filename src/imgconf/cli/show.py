@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from imgconf.report.outcome import RunOutcome, State
-from imgconf.report.wording import MEANING, findings_sentence, gate_note, score_text, vendor_line
+from imgconf.report.wording import MEANING, coverage_cell, findings_sentence, gate_note, score_text, vendor_line
 
 STATE_STYLE = {
     State.CONFORMANT: "green",
@@ -31,8 +31,9 @@ SHOWN_FINDINGS = 20
 def show(console: Console, run: RunOutcome, directory: Path, quiet: bool) -> None:
     if not quiet:
         table = Table(show_edge=False, header_style="bold")
-        for column in ("vendor", "state", "score", "findings", "requests", "tests"):
-            table.add_column(column, justify="right" if column in ("score", "findings", "requests") else "left")
+        for column in ("vendor", "state", "score", "rules checked", "findings", "requests", "tests"):
+            numeric = column in ("score", "rules checked", "findings", "requests")
+            table.add_column(column, justify="right" if numeric else "left")
         for vendor in run.vendors:
             tests = vendor.tests
             not_run = sum(count for outcome, count in tests.items() if outcome not in ("passed", "failed"))
@@ -40,6 +41,7 @@ def show(console: Console, run: RunOutcome, directory: Path, quiet: bool) -> Non
                 vendor.id,
                 f"[{STATE_STYLE[vendor.state]}]{vendor.state}[/]",
                 score_text(vendor.score),
+                coverage_cell(vendor),
                 str(vendor.findings),
                 str(vendor.requests),
                 f"{tests.get('passed', 0)} passed, {tests.get('failed', 0)} failed, {not_run} not run",

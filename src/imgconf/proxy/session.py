@@ -46,6 +46,9 @@ class ProxyTraffic:
     drifts_allowed = False
     operator_credentials = False
     paced = False
+    thorough = False
+    callback: str | None = None
+    latency_budget_s: float | None = None
 
     def __init__(self, vendor: str, upstream: str) -> None:
         self.vendor = vendor

@@ -9,7 +9,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from imgconf.report.outcome import FORMAT, RunOutcome
-from imgconf.report.wording import MEANING, findings_sentence, gate_note, score_text, vendor_line
+from imgconf.report.wording import MEANING, coverage_text, findings_sentence, gate_note, score_text, vendor_line
 
 _ENV = Environment(loader=PackageLoader("imgconf", "report/templates"), autoescape=select_autoescape(["html", "j2"]))
 
@@ -61,11 +61,17 @@ def _matrix(run: RunOutcome) -> dict[str, dict[str, Any]]:
         cells = [cell for cell in run.cells if cell.vendor == vendor.id]
         checks = sorted({cell.check for cell in cells})
         operations = [
-            {"label": op.operation, "score": op.score, "deprecated": op.deprecated} for op in vendor.operations
+            {
+                "label": op.operation,
+                "score": op.score,
+                "deprecated": op.deprecated,
+                "rules": f"{op.rules_checked}/{op.rules_total}" if op.rules_total else "–",
+            }
+            for op in vendor.operations
         ]
         known = {op["label"] for op in operations}
         operations += [
-            {"label": label, "score": None, "deprecated": False}
+            {"label": label, "score": None, "deprecated": False, "rules": "–"}
             for label in sorted({cell.operation for cell in cells} - known)
         ]
         views[vendor.id] = {
@@ -90,4 +96,5 @@ def render(run: RunOutcome, trend: dict[str, list[dict[str, Any]]] | None = None
         findings_sentence=findings_sentence,
         gate_note=gate_note,
         vendor_line=vendor_line,
+        coverage_text=coverage_text,
     )

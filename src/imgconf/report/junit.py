@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from xml.etree import ElementTree as ET
 
-from imgconf.report.outcome import Finding, RunOutcome, TestRecord
+from imgconf.report.outcome import Finding, RunOutcome, TestRecord, VendorOutcome
 from imgconf.report.wording import MEANING, findings_sentence, vendor_line
 
 NOT_RUN = ("skipped", "unreachable", "budget", "credentials", "interrupted")
@@ -42,6 +42,12 @@ def _failure_text(finding: Finding) -> str:
     )
 
 
+def _not_checked(vendor: VendorOutcome) -> str | None:
+    if vendor.coverage is None:
+        return None
+    return "; ".join(f"{item.rule}: {item.why}" for item in vendor.coverage.not_checked)
+
+
 def render(run: RunOutcome) -> str:
     root = ET.Element("testsuites", name=f"imgconf {run.run_id}")
     by_id = {finding.id: finding for finding in run.findings}
@@ -56,6 +62,9 @@ def render(run: RunOutcome) -> str:
             ("meaning", MEANING[vendor.state]),
             ("reason", vendor_line(vendor)),
             ("score", vendor.score),
+            ("rules_checked", vendor.coverage.checked if vendor.coverage else None),
+            ("rules_total", vendor.coverage.total if vendor.coverage else None),
+            ("rules_not_checked", _not_checked(vendor)),
             ("target", run.target.description),
             ("seed", run.seed),
             ("run_state", str(run.state)),

@@ -5,7 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from imgconf.report.outcome import RunOutcome, State
-from imgconf.report.wording import MEANING, findings_sentence, gate_note, score_text, vendor_line
+from imgconf.report.wording import (
+    MEANING,
+    coverage_cell,
+    coverage_text,
+    findings_sentence,
+    gate_note,
+    score_text,
+    vendor_line,
+)
 
 ICONS = {
     State.CONFORMANT: "✅",
@@ -38,19 +46,30 @@ def render(run: RunOutcome) -> str:
         + (f" · drift {', '.join(run.target.drifts)}" if run.target.drifts else "")
         + f" · profile {run.profile} · seed {run.seed} · {run.requests} requests · {run.duration_s:.1f} s",
         "",
-        "| vendor | state | score | findings | requests | tests passed | why |",
-        "|---|---|---:|---:|---:|---:|---|",
+        "| vendor | state | score | rules checked | findings | requests | tests passed | why |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
     ]
     for vendor in run.vendors:
         total = sum(vendor.tests.values())
         lines.append(
             f"| {vendor.title} | {ICONS[vendor.state]} {vendor.state} | {score_text(vendor.score)} "
-            f"| {vendor.findings} | {vendor.requests} | {vendor.tests.get('passed', 0)}/{total} "
+            f"| {coverage_cell(vendor)} | {vendor.findings} | {vendor.requests} "
+            f"| {vendor.tests.get('passed', 0)}/{total} "
             f"| {_cell(vendor_line(vendor) or '')} |"
         )
     notes = [note for note in (gate_note(run), run.history_error) if note] + run.notes
     if notes:
         lines += ["", *(f"- {note}" for note in notes)]
+    uncovered = [vendor for vendor in run.vendors if vendor.coverage and vendor.coverage.not_checked]
+    if uncovered:
+        lines += ["", "<details><summary>Rules not checked on this target</summary>", ""]
+        for vendor in uncovered:
+            assert vendor.coverage is not None
+            lines.append(f"**{vendor.title}**: {coverage_text(vendor.coverage.checked, vendor.coverage.total)}")
+            lines.append("")
+            lines += [f"- `{item.rule}`: {_cell(item.why)}" for item in vendor.coverage.not_checked]
+            lines.append("")
+        lines.append("</details>")
     diff = run.diff
     if diff is not None:
         lines += [

@@ -202,12 +202,45 @@ class TestRecord:
 
 
 @dataclass
+class NotChecked:
+    """A rule of the catalogue this run did not put to the test, and why (a mode, a credential, reachability)."""
+
+    rule: str
+    why: str
+
+
+@dataclass
+class Coverage:
+    """How much of the rule catalogue a run checked: `checked` of `total` rules, and the rest with reasons.
+
+    A conformant verdict is only as good as its coverage: 100% of 20 rules of 90 says little about the 70.
+    """
+
+    checked: int
+    total: int
+    not_checked: list[NotChecked] = field(default_factory=list)
+
+    @property
+    def ratio(self) -> float | None:
+        return self.checked / self.total if self.total else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "checked": self.checked,
+            "total": self.total,
+            "not_checked": [asdict(item) for item in self.not_checked],
+        }
+
+
+@dataclass
 class OperationResult:
     operation: str
     spec: str
     deprecated: bool
     score: float | None
     findings: int
+    rules_checked: int = 0
+    rules_total: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -238,6 +271,7 @@ class VendorOutcome:
     cut_short: str | None = None  # the run of this vendor did not finish (budget, time, interruption)
     retirement: Retirement | None = None
     retry_after: str | None = None  # the Retry-After a throttling target gave
+    coverage: Coverage | None = None  # which rules of the catalogue this run checked
 
     @property
     def checked(self) -> bool:
@@ -258,6 +292,7 @@ class VendorOutcome:
             "cut_short": self.cut_short,
             "retirement": self.retirement.to_json() if self.retirement else None,
             "retry_after": self.retry_after,
+            "coverage": self.coverage.to_json() if self.coverage else None,
         }
 
 

@@ -17,13 +17,77 @@ MEANING: dict[State, str] = {
 }
 
 
+# Why a rule was not checked on a target: the skip reasons the suites give start with one of these, so
+# coverage can say, per rule, what would check it (a mode, a credential, a reachable callback address).
+NOT_CHECKED_CALLBACK = "not checked: target cannot reach the callback address"
+NOT_CHECKED_THOROUGH = "not checked: needs --thorough"
+NOT_CHECKED_CLOCK = "not checked: needs the emulator's clock"
+NOT_CHECKED_CREDENTIAL = "not checked: needs a credential you did not provide"
+NOT_CHECKED_MUTATIONS = "not checked: needs --allow-mutations or --thorough"
+WHY_NOT_CHECKED = {
+    NOT_CHECKED_CALLBACK: "target cannot reach the callback address",
+    NOT_CHECKED_THOROUGH: "needs --thorough",
+    NOT_CHECKED_CLOCK: "needs the emulator's clock",
+    NOT_CHECKED_CREDENTIAL: "needs a credential you did not provide",
+    NOT_CHECKED_MUTATIONS: "needs --allow-mutations or --thorough",
+}
+# Below this share of its rules checked, a conformant vendor's line says how little that verdict covers.
+LOW_COVERAGE = 0.8
+
+
+def why_not_checked(reason: str | None) -> str:
+    """The short cause of a skip, for the coverage list: one of WHY_NOT_CHECKED, or the reason itself."""
+    text = (reason or "").strip()
+    for prefix, why in WHY_NOT_CHECKED.items():
+        if text.startswith(prefix):
+            return why
+    if text.startswith(("needs a key", "needs the key", "needs a second key", "no AK/SK", "no IAM user", "no spare")):
+        return WHY_NOT_CHECKED[NOT_CHECKED_CREDENTIAL]
+    if text.startswith(("unreachable:", "credentials:")):
+        return text.split(":", 1)[0]
+    return text[:120] or "skipped"
+
+
+def coverage_text(checked: int, total: int) -> str:
+    return f"rules checked {checked} of {total}"
+
+
+def coverage_cell(vendor: VendorOutcome) -> str:
+    """The coverage beside the score: `52/56` (short, for tables)."""
+    coverage = vendor.coverage
+    return "–" if coverage is None or not coverage.total else f"{coverage.checked}/{coverage.total}"
+
+
+def why_counts(vendor: VendorOutcome) -> list[tuple[str, int]]:
+    """The reasons rules were not checked, most common first."""
+    counts: dict[str, int] = {}
+    for item in vendor.coverage.not_checked if vendor.coverage else []:
+        counts[item.why] = counts.get(item.why, 0) + 1
+    return sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))
+
+
+def coverage_note(vendor: VendorOutcome) -> str | None:
+    """A line for a conformant (or non-conformant) verdict that covers little of the catalogue, else None."""
+    coverage = vendor.coverage
+    if coverage is None or coverage.ratio is None or coverage.ratio >= LOW_COVERAGE:
+        return None
+    if vendor.state not in (State.CONFORMANT, State.NON_CONFORMANT):
+        return None
+    causes = "; ".join(f"{why} ({count})" for why, count in why_counts(vendor)[:4])
+    verdict = "conformant" if vendor.state is State.CONFORMANT else "checked"
+    return (
+        f"{verdict} on {coverage_text(coverage.checked, coverage.total)} ({coverage.ratio * 100:.0f}%), "
+        f"low coverage: the rest were not checked on this target: {causes}"
+    )
+
+
 def score_text(score: float | None) -> str:
     return "–" if score is None else f"{score * 100:.0f}%"
 
 
 def vendor_line(vendor: VendorOutcome) -> str:
     """One line on a vendor beyond its state: why, and what was cut short."""
-    parts = [part for part in (vendor.reason, vendor.cut_short) if part]
+    parts = [part for part in (vendor.reason, vendor.cut_short, coverage_note(vendor)) if part]
     if vendor.state is State.NON_CONFORMANT and vendor.cut_short:
         parts = [f"cut short: {vendor.cut_short}"]
     return "; ".join(dict.fromkeys(parts))

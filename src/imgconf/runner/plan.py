@@ -45,7 +45,10 @@ def collect(options: SuiteOptions) -> list[str]:
 
 def _limits(vendor: registry.Vendor, options: SuiteOptions) -> dict[str, Any]:
     remote = options.target.metered
-    budget = options.budget if options.budget is not None else (vendor.live_budget if remote else None)
+    default = vendor.live_budget if remote else None
+    if options.target.operator_credentials and options.target.thorough:
+        default = options.profile.thorough_budget
+    budget = options.budget if options.budget is not None else default
     return {
         "budget": budget,
         "rate limits": [f"{rate.requests}/{rate.seconds:g}s {','.join(rate.methods)}" for rate in vendor.rate_limits]
@@ -55,6 +58,7 @@ def _limits(vendor: registry.Vendor, options: SuiteOptions) -> dict[str, Any]:
         "mutating operations": ("run" if options.allow_mutations or not remote else "skipped")
         if vendor.mutating_operations
         else "none",
+        "callback address": options.target.callback or ("this machine" if options.target.reaches_loopback else "none"),
     }
 
 

@@ -17,6 +17,12 @@ specs once, rather than fresh interpreters that each pay ~2.5-3 s for that befor
 (most of a smoke run's time: 48 drifts, measured 6.9 s -> 2.4 s for an Altum run); the drifted emulators
 that plain schemathesis is pointed at are forked the same way. `st run` itself stays a fresh process: it
 is the plain tool, and must not see anything imgconf registers with schemathesis.
+
+With `over_http`, each drift is also served as `imgconf emulator serve --drift NAME` and the suite run against
+it as a URL target (the operator's view of a staging deployment): in the default careful mode, and with
+`--thorough`. The thorough column must catch every drift, as in-process; the careful column must catch every
+drift whose rule a careful run checks (a drift whose rules the run's coverage lists as not checked is
+`not checkable` there, not escaped). One faithful run per vendor and mode shows the columns raise nothing.
 """
 
 from __future__ import annotations
@@ -42,6 +48,8 @@ from imgconf.emulator.drift import Drift
 from imgconf.testing import profiles
 
 RUN_TIMEOUT = 900
+# The served emulator answers in milliseconds, as in-process: its URL runs hold it to the emulator's budget.
+SERVED_LATENCY_BUDGET_S = 1.0
 
 # The `imgconf` command's entry point (`imgconf.cli.main`: argv in, exits with the run's code), handed down
 # by the CLI so that this layer can fork runs of it without importing the layer above.
@@ -72,6 +80,8 @@ class DriftResult:
     requests: int
     seconds: float
     plain_schemathesis: dict[str, Any] = field(default_factory=dict)
+    # mode (careful, thorough) -> the same drift served over HTTP and run as a URL target in that mode
+    over_http: dict[str, dict[str, Any]] = field(default_factory=dict)
     error: str | None = None
 
 
@@ -86,41 +96,53 @@ class SeedResult:
     error: str | None = None
 
 
+HTTP_MODES = ("careful", "thorough")
+
+
+def emulator_env(vendor: registry.Vendor) -> dict[str, str]:
+    """The environment a URL run needs for the served emulator: its default account, under the vendor's variables."""
+    credentials = emulator.get(vendor.id).default_credentials[0]
+    return {field.env: credentials[field.name] for field in vendor.credentials if field.name in credentials}
+
+
 def _run_args(args: list[str], out: Path) -> list[str]:
     return ["run", *args, "--out", str(out), "--no-history", "-q"]
 
 
-def _child_env() -> dict[str, str]:
+def _child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """A fresh `imgconf` process's environment: none of this one's IMGCONF_ settings but the root, plus `extra`."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("IMGCONF_")}
     if "IMGCONF_ROOT" in os.environ:
         env["IMGCONF_ROOT"] = os.environ["IMGCONF_ROOT"]
-    return env
+    return {**env, **(extra or {})}
 
 
-def _forked_main(main: Main, argv: list[str]) -> object:
+def _forked_main(main: Main, argv: list[str], env: dict[str, str]) -> object:
     """In the forked child: the environment a fresh `imgconf` process would get, then the command."""
     os.environ.clear()
-    os.environ.update(_child_env())
+    os.environ.update(env)
     return main(argv)
 
 
-def _launch(main: Main | None, argv: list[str], out: Path) -> tuple[int | None, str]:
+def _launch(main: Main | None, argv: list[str], out: Path, env: dict[str, str]) -> tuple[int | None, str]:
     """`imgconf <argv>`: a fork of this process running `main`, else a fresh interpreter. (exit code, output)."""
     if main is None:
         command = [sys.executable, "-m", "imgconf", *argv]
         try:
-            done = subprocess.run(command, capture_output=True, text=True, timeout=RUN_TIMEOUT, env=_child_env())
+            done = subprocess.run(command, capture_output=True, text=True, timeout=RUN_TIMEOUT, env=env)
         except subprocess.TimeoutExpired:
             return None, ""
         return done.returncode, done.stderr or done.stdout
     log = out / "imgconf.log"
-    code = forking.wait(forking.start(partial(_forked_main, main, argv), log), RUN_TIMEOUT)
+    code = forking.wait(forking.start(partial(_forked_main, main, argv, env), log), RUN_TIMEOUT)
     return code, log.read_text(errors="replace") if log.exists() else ""
 
 
-def _imgconf(args: list[str], out: Path, main: Main | None = None) -> RunOutcome:
+def _imgconf(
+    args: list[str], out: Path, main: Main | None = None, extra_env: dict[str, str] | None = None
+) -> RunOutcome:
     started = time.monotonic()
-    code, output = _launch(main, _run_args(args, out), out)
+    code, output = _launch(main, _run_args(args, out), out, _child_env(extra_env))
     seconds = time.monotonic() - started
     if code is None:
         return RunOutcome(-1, None, f"timed out after {RUN_TIMEOUT} s", seconds)
@@ -228,6 +250,58 @@ def _plain_for(
 # -- the whole selftest --------------------------------------------------------------------------------
 
 
+def _url_run(
+    vendor_ids: list[str],
+    drifts: dict[str, Drift],
+    mode: str,
+    seed: int,
+    profile: str,
+    out: Path,
+    main: Main | None = None,
+) -> tuple[RunOutcome, float]:
+    """Serve the emulators (each vendor with its drift, if any) in one child and run the suite at them as URL
+    targets, in one `imgconf run`: one process start for several vendors, each stopping at its own drift."""
+    started = time.monotonic()
+    serving = server.forked if main is not None else server.spawned
+    with serving(vendor_ids, {vendor: frozenset({drift.name}) for vendor, drift in drifts.items()}) as urls:
+        served = time.monotonic() - started
+        config = out.parent / f"{out.name}.toml"
+        config.parent.mkdir(parents=True, exist_ok=True)
+        config.write_text(
+            "".join(f'[targets."{urls[v]}"]\nlatency_budget_s = {SERVED_LATENCY_BUDGET_S}\n' for v in vendor_ids)
+        )
+        env: dict[str, str] = {}
+        args = ["--target", ",".join(f"{vendor}={urls[vendor]}" for vendor in vendor_ids)]
+        for vendor in vendor_ids:
+            args += ["--vendor", vendor]
+            env.update(emulator_env(registry.get(vendor)))
+        args += ["--seed", str(seed), "--profile", profile, "--config", str(config)]
+        args += ["--thorough"] if mode == "thorough" else []
+        args += [f"--stop-on-rule={rule}" for drift in drifts.values() for rule in drift.breaks]
+        return _imgconf(args, out, main, env), served
+
+
+def _batches(drifts: list[Drift]) -> list[dict[str, Drift]]:
+    """The drifts in runs of at most one per vendor: each run serves and tests every vendor of its batch."""
+    per_vendor: dict[str, list[Drift]] = {}
+    for drift in drifts:
+        per_vendor.setdefault(drift.vendor, []).append(drift)
+    count = max((len(items) for items in per_vendor.values()), default=0)
+    return [
+        {vendor: items[index] for vendor, items in per_vendor.items() if index < len(items)} for index in range(count)
+    ]
+
+
+def _not_checked(report: dict[str, Any], rules: tuple[str, ...]) -> dict[str, str]:
+    """Which of `rules` the run's coverage lists as not checked, and why."""
+    found: dict[str, str] = {}
+    for vendor in report.get("vendors", []):
+        for item in (vendor.get("coverage") or {}).get("not_checked", []):
+            if item["rule"] in rules:
+                found[item["rule"]] = item["why"]
+    return found
+
+
 @dataclass
 class Selftest:
     vendors: list[str]
@@ -241,6 +315,11 @@ class Selftest:
 
     def __post_init__(self) -> None:
         self.progress = forking.quietly(self.progress)
+
+    # The drifts served over HTTP too, run as URL targets in these modes (empty: in-process only).
+    http_modes: tuple[str, ...] = ()
+    # vendor -> mode -> the faithful emulator's URL run (filled by `run`)
+    http_faithful: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def run(self, work: Path) -> dict[str, Any]:
         """Run everything, keeping each run's reports under `work`."""
@@ -260,16 +339,31 @@ class Selftest:
         if self.plain:
             for vendor_id in self.vendors:
                 jobs.append(partial(self._plain_faithful, vendor_id, profile.max_examples, work))
+        drifts = [drift for drift in emulator.catalogue() if drift.vendor in self.vendors]
+        http_jobs: list[Callable[[], Any]] = []
+        for mode in self.http_modes:
+            http_jobs.append(partial(self._http_faithful, mode, work / f"http-{mode}-faithful"))
+            for index, batch in enumerate(_batches(drifts)):
+                http_jobs.append(partial(self._http_drifts, batch, mode, work / f"http-{mode}-batch-{index}"))
         seeds: list[SeedResult] = []
         results: list[DriftResult] = []
+        http_drifts: dict[tuple[str, str], dict[str, Any]] = {}
+        self.http_faithful = {}
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            for outcome in pool.map(lambda job: job(), jobs):
+            for outcome in pool.map(lambda job: job(), jobs + http_jobs):
                 if isinstance(outcome, SeedResult):
                     seeds.append(outcome)
                 elif isinstance(outcome, DriftResult):
                     results.append(outcome)
+                elif outcome[0] == "http-drifts":
+                    http_drifts.update(outcome[1])
+                elif outcome[0] == "http-faithful":
+                    for vendor_id, result in outcome[1].items():
+                        self.http_faithful.setdefault(vendor_id, {})[outcome[2]] = result
                 else:
                     plain_faithful[outcome[1]] = outcome[2]
+            for result in results:
+                result.over_http = {mode: http_drifts[(result.drift, mode)] for mode in self.http_modes}
             if self.plain:
                 plain_runs = list(
                     pool.map(
@@ -295,6 +389,67 @@ class Selftest:
         workdir = work / f"st-faithful-{vendor_id}"
         plain = _plain_for(registry.get(vendor_id), None, 0, max_examples, workdir, fork=self.main is not None)
         return ("plain", vendor_id, plain)
+
+    def _http_drifts(
+        self, batch: dict[str, Drift], mode: str, out: Path
+    ) -> tuple[str, dict[tuple[str, str], dict[str, Any]]]:
+        """A batch of drifts (one per vendor), served, run as URL targets in `mode`: per drift, caught, not
+        checkable in this mode, or escaped."""
+        outcome, served = _url_run(sorted(batch), batch, mode, 0, self.profile, out, self.main)
+        report = outcome.report or {"findings": [], "requests": 0, "vendors": []}
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        for vendor_id, drift in batch.items():
+            vendor: dict[str, Any] = next((item for item in report.get("vendors", []) if item["id"] == vendor_id), {})
+            hits = [finding for finding in _attributable(report, drift) if finding["vendor"] == vendor_id]
+            caught = vendor.get("state") == "non-conformant" and bool(hits)
+            unchecked = {} if caught else _not_checked({"vendors": [vendor]}, drift.breaks)
+            if not caught and mode == "careful" and str(drift.category) == "latency regression":
+                # A careful run samples 3 answers at the live budget; this drift slows one in 25.
+                unchecked = {rule: "a careful run samples 3 answers, the drift slows 1 in 25" for rule in drift.breaks}
+            checkable = caught or len(unchecked) < len(drift.breaks)
+            verdict = "caught" if caught else ("ESCAPED" if checkable else "not checkable")
+            self.progress(f"{drift.name} over HTTP, {mode}: {verdict}")
+            sequence = [finding["seq"] for finding in hits if finding.get("seq")]
+            found[(drift.name, mode)] = {
+                "caught": caught,
+                "checkable": checkable,
+                "verdict": verdict,
+                "not_checked": unchecked,
+                "state": vendor.get("state"),
+                "rules_named": sorted({f["rule"]["id"] for f in report["findings"] if f["vendor"] == vendor_id}),
+                "requests_to_detection": min(sequence) if sequence else None,
+                "requests": vendor.get("requests", 0),
+                "batch": sorted(item.name for item in batch.values()),
+                "seconds": round(outcome.seconds + served, 2),  # of the whole batch's run
+                "error": outcome.error,
+            }
+        return ("http-drifts", found)
+
+    def _http_faithful(self, mode: str, out: Path) -> tuple[str, dict[str, dict[str, Any]], str]:
+        """The faithful emulators, served, run as URL targets in `mode`: conformant, with their coverage."""
+        outcome, served = _url_run(list(self.vendors), {}, mode, 0, self.profile, out, self.main)
+        report = outcome.report or {"findings": [], "requests": 0, "vendors": []}
+        self.progress(f"faithful emulators over HTTP, {mode}: exit {outcome.code}")
+        found: dict[str, dict[str, Any]] = {}
+        for vendor_id in self.vendors:
+            vendor: dict[str, Any] = next((item for item in report.get("vendors", []) if item["id"] == vendor_id), {})
+            coverage = vendor.get("coverage") or {}
+            tests = vendor.get("tests") or {}
+            found[vendor_id] = {
+                "conformant": vendor.get("state") == "conformant",
+                "state": vendor.get("state"),
+                "false_positives": [
+                    f"{f['rule']['id']}: {f['title']}" for f in report["findings"] if f["vendor"] == vendor_id
+                ],
+                "tests": sum(tests.values()),
+                "skipped": sum(count for name, count in tests.items() if name not in ("passed", "failed")),
+                "requests": vendor.get("requests", 0),
+                "rules_checked": coverage.get("checked"),
+                "rules_total": coverage.get("total"),
+                "seconds": round(outcome.seconds + served, 2),  # of the run of every vendor
+                "error": outcome.error,
+            }
+        return ("http-faithful", found, mode)
 
     def _faithful(self, seed: int, out: Path) -> SeedResult:
         args = [*self._vendor_args(self.vendors), "--seed", str(seed), "--profile", self.profile]
@@ -372,6 +527,22 @@ class Selftest:
     ) -> dict[str, Any]:
         escaped = [r.drift for r in results if not r.caught]
         false_positives = [s.seed for s in seeds if not s.conformant]
+        http: dict[str, Any] = {}
+        for mode in self.http_modes:
+            column = [r.over_http[mode] for r in results]
+            http[mode] = {
+                "caught": sum(1 for item in column if item["caught"]),
+                "not_checkable": sorted(r.drift for r in results if r.over_http[mode]["verdict"] == "not checkable"),
+                "escaped": sorted(r.drift for r in results if r.over_http[mode]["verdict"] == "ESCAPED"),
+                "false_positive_vendors": sorted(
+                    vendor for vendor, modes in self.http_faithful.items() if not modes[mode]["conformant"]
+                ),
+            }
+        # Careful mode may leave a drift unchecked (its rule needs --thorough); thorough mode may not.
+        http_failed = any(
+            column["escaped"] or column["false_positive_vendors"] or (mode == "thorough" and column["not_checkable"])
+            for mode, column in http.items()
+        )
         plain_applicable = [r for r in results if r.plain_schemathesis.get("applicable")]
         categories: dict[str, dict[str, list[str]]] = {}
         for result in results:
@@ -400,8 +571,9 @@ class Selftest:
                     {f for data in plain_faithful.values() for f in data.get("failures", [])}
                 ),
             },
+            "over_http": {"modes": list(self.http_modes), "summary": http, "faithful": self.http_faithful},
             "work_dir": str(work),
-            "ok": not escaped and not false_positives,
+            "ok": not escaped and not false_positives and not http_failed,
         }
 
 

@@ -27,6 +27,8 @@ class RunSettings:
     config_path: Path | None = None
     record: bool = False
     timeout: float | None = None  # per-request timeout on network targets (default: the target's)
+    # Requests a thorough run of a URL target may send per vendor (the profile's need; `budget` wins).
+    thorough_budget: int | None = None
 
 
 @dataclass
@@ -42,11 +44,17 @@ class Connection:
     image_urls: tuple[str, ...]
     drifts: frozenset[str] = frozenset()
     allow_mutations: bool = False
+    # The target can download from the suite's image server and call its webhook receiver (the callback
+    # address); starts as the target says, and turns False for the run when the one probe finds it cannot.
+    reaches_callback: bool = False
+
+    def __post_init__(self) -> None:
+        self.reaches_callback = self.reaches_callback or self.target.reaches_loopback
 
     @property
     def local(self) -> bool:
-        """The target is the emulator on this machine: it may fetch loopback URLs and may be driven hard."""
-        return self.target.reaches_loopback
+        """The run may drive the target as hard as the emulator: full sweeps, no pacing, shrinking."""
+        return not self.target.metered
 
     @property
     def paced(self) -> bool:
@@ -65,9 +73,11 @@ class Target(Protocol):
 
     # The report's name for the kind (`target.kind` in report.json); never compared outside targets/.
     name: str
-    # It is the emulator on this machine: it can download from loopback, keep no quota, be driven hard.
+    # It can download from the suite's callback address (image server, webhook receiver): the emulator,
+    # or a URL target on loopback or given `--callback-url`.
     reaches_loopback: bool
-    # Every request costs the operator (quota, money, rate limits): budgets, pacing, no shrinking.
+    # Every request costs the operator (quota, money, rate limits): small budgets, pacing, no shrinking,
+    # reduced sweeps. The emulator is not; neither is a URL target run `--thorough`.
     metered: bool
     # It can be given drift profiles (only an emulator can).
     drifts_allowed: bool
@@ -75,6 +85,13 @@ class Target(Protocol):
     operator_credentials: bool
     # Traffic to it keeps the vendor's documented rates in real time (a replay answers at once instead).
     paced: bool
+    # Every rule it can answer is run as on the emulator (a `--thorough` URL target; the emulator itself):
+    # account changes allowed, documented rate limits provoked on purpose.
+    thorough: bool
+    # The base URL the suite's image server and webhook receiver are advertised at, or None.
+    callback: str | None
+    # The slowest answer the latency rules allow, in seconds (None: the spec's `x-latency-budget-s`).
+    latency_budget_s: float | None
 
     def describe(self) -> str: ...
 

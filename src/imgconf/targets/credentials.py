@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,42 @@ def load_config(path: Path | None = None) -> dict[str, Any]:
 def vendor_section(config: Mapping[str, Any], vendor: Vendor) -> dict[str, Any]:
     section = config.get("vendors", {}).get(vendor.id, {})
     return section if isinstance(section, dict) else {}
+
+
+TARGET_KEYS = ("thorough", "callback_url", "latency_budget_s")
+
+
+def target_settings(config: Mapping[str, Any], urls: Iterable[str]) -> dict[str, Any]:
+    """What `[targets."BASE-URL"]` sections of imgconf.toml say about a URL target.
+
+    `thorough` and `callback_url` as the flags; `latency_budget_s`, the slowest answer the latency rules allow
+    (default: the spec's `x-latency-budget-s`), for a deployment known to answer faster than a live vendor.
+
+    A target of several base URLs takes a setting only when every one of its URLs' sections agrees on it,
+    so one vendor's staging section cannot make another vendor's run thorough.
+    """
+    sections = config.get("targets", {})
+    if not isinstance(sections, dict):
+        raise UsageError("[targets] in imgconf.toml must be a table of base URLs")
+    found: list[dict[str, Any]] = []
+    for url in urls:
+        section = sections.get(url.rstrip("/")) or sections.get(url.rstrip("/") + "/") or {}
+        if not isinstance(section, dict):
+            raise UsageError(f'[targets."{url}"] in imgconf.toml must be a table')
+        unknown = sorted(set(section) - set(TARGET_KEYS))
+        if unknown:
+            keys = ", ".join(TARGET_KEYS)
+            raise UsageError(f'[targets."{url}"] in imgconf.toml: unknown key {unknown[0]!r}; keys are {keys}')
+        if "thorough" in section and not isinstance(section["thorough"], bool):
+            raise UsageError(f'[targets."{url}"] thorough must be true or false')
+        budget = section.get("latency_budget_s", 1)
+        if isinstance(budget, bool) or not isinstance(budget, int | float) or budget <= 0:
+            raise UsageError(f'[targets."{url}"] latency_budget_s must be a number of seconds, more than 0')
+        found.append(section)
+    if not found:
+        return {}
+    first = found[0]
+    return {key: first[key] for key in TARGET_KEYS if key in first and all(s.get(key) == first[key] for s in found)}
 
 
 def live_credentials(vendor: Vendor, config: Mapping[str, Any]) -> dict[str, str]:

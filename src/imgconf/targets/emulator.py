@@ -41,6 +41,9 @@ class _Emulator:
     drifts_allowed = True
     operator_credentials = False
     paced = False
+    thorough = True
+    callback: str | None = None  # the suite's own loopback servers, on ephemeral ports
+    latency_budget_s: float | None = 1.0  # it answers in milliseconds: a slow answer is a regression
     name = "emulator"
 
     def describe(self) -> str:

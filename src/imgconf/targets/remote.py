@@ -1,9 +1,15 @@
 """Targets across the network: a vendor's live servers, or any base URL (a pre-release deployment).
 
 The two are one code path: a URL target is live mode pointed elsewhere, which is how live mode is tested
-against the emulator served on loopback. Both are metered: a request budget, documented rate limits kept,
-429s waited out, a bounded per-request timeout and a circuit breaker, so that an outage is declared within
-a known time (3 requests in a row without an answer, each given at most `DEFAULT_TIMEOUT` seconds).
+against the emulator served on loopback. By default both are metered: a request budget, documented rate
+limits kept, 429s waited out, a bounded per-request timeout and a circuit breaker, so that an outage is
+declared within a known time (3 requests in a row without an answer, each given at most `DEFAULT_TIMEOUT`
+seconds).
+
+A URL target run `--thorough` (pre-release verification of a deployment the operator owns) is driven as the
+emulator is: the budget lifted to what the profile needs (still enforced), no client-side pacing (429s are
+still waited out), account changes allowed, rate limits provoked on purpose. A URL target on loopback, or
+given `--callback-url`, can also reach the suite's image server and webhook receiver.
 """
 
 from __future__ import annotations
@@ -42,12 +48,24 @@ def check_reachable(url: str, timeout: float = 5.0) -> None:
         raise TargetUnreachable(f"{parts.hostname}:{port} is unreachable ({reason})") from None
 
 
+LOOPBACK_NAMES = frozenset({"localhost", "::1"})
+
+
+def on_loopback(url: str) -> bool:
+    """The URL's host is this machine (127.0.0.0/8, ::1, localhost): it can reach the suite's own servers."""
+    host = (urlsplit(url).hostname or "").lower()
+    return host in LOOPBACK_NAMES or host.startswith("127.")
+
+
 class _Remote:
     reaches_loopback = False
     metered = True
     drifts_allowed = False
     operator_credentials = True
     paced = True
+    thorough = False
+    callback: str | None = None
+    latency_budget_s: float | None = None
     name = "url"
 
     def describe(self) -> str:
@@ -83,12 +101,13 @@ class _Remote:
         urls = self.urls_for(vendor)
         credentials = live_credentials(vendor, config)
         section = vendor_section(config, vendor)
-        budget = settings.budget if settings.budget is not None else int(section.get("budget", vendor.live_budget))
+        default = settings.thorough_budget if self.thorough and settings.thorough_budget else vendor.live_budget
+        budget = settings.budget if settings.budget is not None else int(section.get("budget", default))
         guard = Guard(
             vendor.id,
             recorder,
             Budget({vendor.id: budget}),
-            pacer=Pacer(vendor.rate_limits) if vendor.rate_limits else None,
+            pacer=Pacer(vendor.rate_limits) if vendor.rate_limits and self.paced else None,
             allowed_hosts=frozenset(urlsplit(url).netloc.lower() for url in urls.values()),
             retry_429=DEFAULT_LIVE_RETRIES,
             timeout=settings.timeout or DEFAULT_TIMEOUT,
@@ -103,7 +122,7 @@ class _Remote:
             session,
             guard,
             live_image_urls(vendor, config),
-            allow_mutations=settings.allow_mutations,
+            allow_mutations=settings.allow_mutations or self.thorough,
         )
 
 
@@ -124,12 +143,26 @@ class LiveTarget(_Remote):
 
 
 class UrlTarget(_Remote):
-    """One base URL for every vendor (`*`), or one per vendor."""
+    """One base URL for every vendor (`*`), or one per vendor; careful by default, or `thorough`.
+
+    Its attributes follow the mode, so the suites ask the same questions of every target: a thorough
+    target is not metered and not paced; with a callback address (given, or chosen when every base URL is
+    on loopback) it reaches the suite's image server and webhook receiver.
+    """
 
     name = "url"
 
-    def __init__(self, urls: Mapping[str, str]) -> None:
+    def __init__(
+        self, urls: Mapping[str, str], *, thorough: bool = False, callback: str | None = None, automatic: bool = True
+    ) -> None:
         self.urls = dict(urls)
+        self.thorough = thorough
+        self.metered = not thorough
+        self.paced = not thorough
+        if callback is None and automatic and all(on_loopback(url) for url in self.urls.values()):
+            callback = "http://127.0.0.1:0"
+        self.callback = callback
+        self.reaches_loopback = callback is not None
 
     def describe(self) -> str:
         return ", ".join(

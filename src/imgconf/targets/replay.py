@@ -29,6 +29,9 @@ class ReplayTarget:
     drifts_allowed = False
     operator_credentials = False
     paced = False
+    thorough = False
+    callback: str | None = None
+    latency_budget_s: float | None = None
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -107,6 +110,9 @@ class RecordedTraffic:
     drifts_allowed = False
     operator_credentials = False
     paced = False
+    thorough = False
+    callback: str | None = None
+    latency_budget_s: float | None = None
 
     def __init__(self, path: Path) -> None:
         self.path = path

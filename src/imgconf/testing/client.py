@@ -9,10 +9,12 @@ from contextlib import contextmanager
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
+import pytest
 import requests
 from hypothesis import strategies as st
 
 from imgconf import checks as vendor_checks
+from imgconf.report import wording
 from imgconf.targets import Connection
 from imgconf.testing import contract, strategies
 from imgconf.testing.context import active
@@ -63,6 +65,8 @@ class RunParts(Protocol):
     @property
     def memo(self) -> dict[str, Any]: ...
 
+    def reaches_callback(self, connection: Connection) -> bool: ...
+
 
 class ApiClient:
     def __init__(self, target: Connection, run: RunParts) -> None:
@@ -81,8 +85,23 @@ class ApiClient:
 
     @property
     def local(self) -> bool:
-        """The target is the emulator, which may fetch loopback URLs and may be driven hard."""
+        """The run may drive the target as hard as the emulator (the emulator, or a `--thorough` URL target)."""
         return self.target.local
+
+    @property
+    def reaches_callback(self) -> bool:
+        """The target can download from the suite's image server and call its webhook receiver (probed once)."""
+        return self.run.reaches_callback(self.target)
+
+    @property
+    def thorough(self) -> bool:
+        """Every rule the target can answer runs: account changes, rate limits provoked on purpose."""
+        return self.target.target.thorough
+
+    def needs_callback(self, what: str) -> None:
+        """Skip, as not checked on this target, a test that needs the target to reach the callback address."""
+        if not self.reaches_callback:
+            pytest.skip(f"{wording.NOT_CHECKED_CALLBACK}: {what}")
 
     @property
     def credentials(self) -> Mapping[str, str]:
@@ -117,20 +136,20 @@ class ApiClient:
     # -- images by URL -------------------------------------------------------------------------
 
     def publish(self, data: bytes, fmt: str = "jpeg") -> str:
-        """A URL the target can download `data` from (local targets: the suite's loopback image server)."""
-        if not self.local:
-            raise RuntimeError("a live vendor cannot download from this machine; use image_urls()")
+        """A URL the target can download `data` from (the suite's image server, at the callback address)."""
+        if not self.reaches_callback:
+            raise RuntimeError("this target cannot download from this machine; use image_urls()")
         return self.run.image_server.publish(data, fmt)
 
     def missing_image_url(self) -> str:
         """A URL that leads nowhere the target can download from."""
-        if self.local:
+        if self.reaches_callback:
             return self.run.image_server.missing()
         return "https://imgconf.invalid/missing.jpg"
 
     def image_urls(self, formats: tuple[str, ...] = ("jpeg", "png")) -> st.SearchStrategy[str]:
-        """Usable image URLs: freshly generated images on local targets, the configured public ones live."""
-        if self.local:
+        """Usable image URLs: generated images where the target reaches the callback, else the configured ones."""
+        if self.reaches_callback:
             return st.sampled_from(formats).flatmap(
                 lambda fmt: strategies.image_bytes((fmt,)).map(lambda data: self.publish(data, fmt))
             )

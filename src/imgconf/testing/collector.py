@@ -12,6 +12,7 @@ response it judged, so a finding never shows another request's answer beside its
 
 from __future__ import annotations
 
+import contextlib
 import platform
 import secrets
 import sys
@@ -25,15 +26,17 @@ import hypothesis
 import schemathesis
 from schemathesis.core.failures import CustomFailure, Failure
 
-from imgconf import __version__, clock, specs
+from imgconf import __version__, clock, emulator, specs
 from imgconf import vendors as registry
 from imgconf.checks import RuleViolation
 from imgconf.errors import BudgetExhausted, CredentialsRejected, ImgconfError, TargetThrottled
 from imgconf.redact import REDACTOR
-from imgconf.report import evidence
+from imgconf.report import evidence, wording
 from imgconf.report.outcome import (
     Cell,
+    Coverage,
     Finding,
+    NotChecked,
     OperationResult,
     Retirement,
     RunOutcome,
@@ -89,6 +92,10 @@ class Collector:
     test_findings: dict[str, list[Finding]] = field(default_factory=dict)
     connections: dict[str, Connection] = field(default_factory=dict)
     expected: dict[str, int] = field(default_factory=dict)  # tests collected per vendor
+    # Rules a test put to the test (held or broken), heard through `checks.observing` while tests ran.
+    rules_exercised: set[str] = field(default_factory=set)
+    markers: dict[str, str] = field(default_factory=dict)  # a behaviour test's `rule` marker, by node id
+    statuses: dict[str, dict[str, set[int]]] = field(default_factory=dict)  # vendor -> operation -> answered
     started: float = field(default_factory=time.time)
 
     # -- while tests run ------------------------------------------------------------------------
@@ -108,6 +115,9 @@ class Collector:
             problems.unreachable = problems.unreachable or error.message
             if isinstance(error, TargetThrottled):
                 problems.retry_after = problems.retry_after or error.retry_after
+
+    def exercised(self, rule: str) -> None:
+        self.rules_exercised.add(rule)
 
     def cell(self, vendor: str, operation: str, check: str, ok: bool) -> None:
         key = (vendor, operation, check)
@@ -169,6 +179,13 @@ class Collector:
                 self.findings.extend(own)
                 self.test_findings[nodeid] = own
         self.tests.append(record)
+        for exchange in exchanges:
+            label = _operation(vendor_obj, exchange)
+            status = exchange.status
+            if label and status is not None:
+                self.statuses.setdefault(vendor, {}).setdefault(label, set()).add(status)
+        if rule_id:
+            self.markers[nodeid] = rule_id
         if kind != "contract":
             self._behaviour_cells(vendor_obj, kind, rule_id, record.outcome, exchanges, operations or [])
 
@@ -352,6 +369,7 @@ class Collector:
             state = State.CONFORMANT
         # A score says how much of what was checked held; where the target never answered it says nothing.
         score = _score(cells) if state not in _UNSCORED else None
+        coverage, per_operation = self._coverage(vendor, tests, cells)
         operations = [
             OperationResult(
                 operation=operation.label,
@@ -359,6 +377,8 @@ class Collector:
                 deprecated=operation.deprecated,
                 score=_score([c for c in cells if c.operation == operation.label]) if score is not None else None,
                 findings=sum(1 for finding in own if finding.operation == operation.label),
+                rules_checked=per_operation[operation.label][0],
+                rules_total=per_operation[operation.label][1],
             )
             for spec in vendor.specs
             for operation in spec.operations
@@ -383,12 +403,66 @@ class Collector:
             cut_short=cut_short if state in (State.NON_CONFORMANT, State.INCOMPLETE) else None,
             retirement=retirement,
             retry_after=problems.retry_after,
+            coverage=coverage,
         )
+
+    def _coverage(
+        self, vendor: Vendor, tests: list[TestRecord], cells: list[Cell]
+    ) -> tuple[Coverage, dict[str, tuple[int, int]]]:
+        """Which rules of the vendor's catalogue this run checked, per vendor and per operation.
+
+        The catalogue (M) is the specs' `x-rules` and the rules the vendor's drifts break. A rule is checked
+        (N) when a test marked with it ran, when a check named it while a test ran (`violated`, a vendor
+        check, a finding), or when it is an `x-rule` of an operation whose answers were held to the spec.
+        A rule not checked takes its reason from the skipped tests marked with it.
+        """
+        catalogue = catalogue_rules(vendor)
+        validated = {cell.operation for cell in cells}
+        parts = {label: rules for spec in vendor.specs for label, rules in specs.operation_rules(spec).items()}
+        by_operation = {label: frozenset().union(*rules.values()) for label, rules in parts.items()}
+        answered = self.statuses.get(vendor.id, {})
+        ran = {rule for rule in (_marker(self, test) for test in tests if test.outcome in ("passed", "failed")) if rule}
+        checked = {rule for rule in self.rules_exercised | ran if rule in catalogue}
+        checked |= {finding.rule["id"] for finding in self.findings if finding.vendor == vendor.id} & catalogue
+        for label in validated:
+            # The request's rules, and those of each documented answer the operation actually gave.
+            for key, rules in parts.get(label, {}).items():
+                if key == "*" or any(specs.status_matches(key, status) for status in answered.get(label, ())):
+                    checked |= rules & catalogue
+        # A schemathesis check that ran is the vendor rule its spec's `x-check-rules` names for it.
+        ran_checks = {cell.check for cell in cells}
+        checked |= {rule for spec in vendor.specs for check, rule in spec.check_rules.items() if check in ran_checks}
+        checked &= catalogue
+        reasons: dict[str, str] = {}
+        for test in tests:
+            rule = _marker(self, test)
+            if rule and rule not in checked and test.outcome not in ("passed", "failed"):
+                reasons.setdefault(rule, wording.why_not_checked(test.reason))
+        unexplained = "no test checks it on this target"
+        missing = [NotChecked(rule, reasons.get(rule, unexplained)) for rule in sorted(catalogue - checked)]
+        per_operation: dict[str, tuple[int, int]] = {}
+        for label, rules in by_operation.items():
+            declared = {_marker(self, test) for test in tests if test.operation == label} - {None}
+            own = (rules | {rule for rule in declared if rule}) & catalogue
+            per_operation[label] = (len(own & checked), len(own))
+        return Coverage(len(checked), len(catalogue), missing), per_operation
 
 
 _COUNTED = ("passed", "failed", "skipped", "unreachable", "budget", "credentials", "interrupted", "error")
 _ALWAYS = ("passed", "failed", "skipped")
 _UNSCORED = (State.UNREACHABLE, State.RETIRED, State.CREDENTIALS_REJECTED, State.ERROR)
+
+
+def catalogue_rules(vendor: Vendor) -> set[str]:
+    """Every rule of the vendor a run could check: its specs' `x-rules` and what its catalogued drifts break."""
+    rules = {rule for spec in vendor.specs for rule in spec.rules}
+    with contextlib.suppress(KeyError):  # a vendor without an emulator has only its specs' rules
+        rules |= {rule for drift in emulator.get(vendor.id).drifts for rule in drift.breaks}
+    return {rule for rule in rules if not rule.startswith("contract.")}
+
+
+def _marker(collector: Collector, test: TestRecord) -> str | None:
+    return collector.markers.get(test.nodeid)
 
 
 def _id_order(finding_id: str) -> int:

@@ -40,5 +40,5 @@ def bound(state: RunState | None) -> Iterator[None]:
 
 
 def sized(local: int, remote: int) -> int:
-    """How many of something a test may spend: `local` against the emulator, `remote` against a metered vendor."""
-    return local if active().options.target.reaches_loopback else remote
+    """How many of something a test may spend: `local` as on the emulator, `remote` against a metered vendor."""
+    return remote if active().options.target.metered else local

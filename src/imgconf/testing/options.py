@@ -19,6 +19,7 @@ from imgconf import vendors as registry
 from imgconf.errors import UsageError
 from imgconf.report.outcome import Gate, RunKind
 from imgconf.targets import ReplayTarget, Target
+from imgconf.targets.credentials import load_config
 from imgconf.testing import profiles
 from imgconf.testing.profiles import Profile
 
@@ -38,6 +39,9 @@ class SuiteOptions:
     command: str = ""
     record: bool = False
     timeout: float | None = None
+    # `--thorough` and `--callback-url` as given (the target holds what they mean for it).
+    thorough: bool = False
+    callback_url: str | None = None
     gate: Gate = field(default_factory=Gate)
     # Stop the run at the first finding that names one of these rules (the selftest's drift runs).
     stop_on_rules: frozenset[str] = frozenset()
@@ -58,6 +62,7 @@ class SuiteOptions:
             config_path=self.config_path,
             record=self.record,
             timeout=self.timeout,
+            thorough_budget=self.profile.thorough_budget,
         )
 
     @classmethod
@@ -83,7 +88,18 @@ class SuiteOptions:
                 raise UsageError("--replay answers from the cassette; it takes no --target")
             if rest.get("record"):
                 raise UsageError("--record and --replay exclude each other")
-        chosen = targets.parse(target_value, cassette=replay)
+        # imgconf.toml may make a URL target thorough (`[targets."URL"]`); read only for URL targets, so a
+        # broken file in the working directory does not stop an emulator run.
+        url_target = replay is None and target_value not in targets.NAMED
+        config = load_config(rest.get("config_path")) if url_target else {}
+        chosen = targets.parse(
+            target_value,
+            cassette=replay,
+            thorough=bool(rest.get("thorough")),
+            callback=rest.get("callback_url"),
+            config=config,
+            record=bool(rest.get("record")),
+        )
         if isinstance(chosen, ReplayTarget):
             metadata = chosen.metadata
             recorded_vendors = metadata.get("vendors")
@@ -103,7 +119,7 @@ class SuiteOptions:
         for vendor_id in grouped:
             if vendor_id not in selected:
                 raise UsageError(f"drift for {vendor_id!r} given, but {vendor_id} is not among the vendors run")
-        if rest.get("record") and not chosen.metered:
+        if rest.get("record") and not chosen.operator_credentials:
             raise UsageError("--record is for live and URL targets; emulator runs are reproduced by their seed")
         budget = rest.get("budget")
         if budget is not None and budget < 1:

@@ -14,7 +14,7 @@ from typing import Any, NoReturn
 
 import pytest
 
-from imgconf import paths
+from imgconf import checks, paths
 from imgconf.errors import CredentialsRejected, ImgconfError, TargetUnreachable
 from imgconf.report import publish
 from imgconf.testing import context
@@ -68,6 +68,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--allow-mutations", action="store_true", default=False, help="run operations that change a live account"
     )
     group.addoption(
+        "--thorough", action="store_true", default=False, help="URL targets: every rule, as on the emulator"
+    )
+    group.addoption("--callback-url", default=None, help="http://HOST:PORT where the target can reach this machine")
+    group.addoption(
         "--emulator-option",
         action="append",
         default=[],
@@ -111,6 +115,8 @@ def _options(config: pytest.Config) -> SuiteOptions:
         drifts=config.getoption("drift"),
         budget=config.getoption("budget"),
         allow_mutations=config.getoption("allow_mutations"),
+        thorough=config.getoption("thorough"),
+        callback_url=config.getoption("callback_url"),
         emulator_options=parse_emulator_options(config.getoption("emulator_option")),
         out=Path(out) if out else None,
         config_path=Path(config_path) if config_path else None,
@@ -144,8 +150,10 @@ def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, A
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None, Any, Any]:
-    """Schemathesis hooks and auth providers run on a test's behalf: they find its run here."""
-    with context.bound(item.config.stash.get(STATE, None)):
+    """Schemathesis hooks and auth providers run on a test's behalf: they find its run here, and every rule
+    the test checks is counted towards the run's coverage."""
+    state = item.config.stash.get(STATE, None)
+    with context.bound(state), checks.observing(state.collector.exercised if state is not None else None):
         return (yield)
 
 
@@ -189,7 +197,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    run_state(item.config).recorder.start_test(item.nodeid)
+    state = run_state(item.config)
+    state.recorder.start_test(item.nodeid)
+    if state.stopped and _vendor_and_kind(item.path)[0] in state.stopped:
+        pytest.skip("stopped: a finding named a rule the run was asked to stop on")
 
 
 @pytest.hookimpl(wrapper=True)
@@ -219,8 +230,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                 declared,
             )
             stop = state.options.stop_on_rules
-            if stop and any(finding.rule["id"] in stop for finding in state.collector.findings):
-                item.session.shouldstop = "a finding named a rule the run was asked to stop on"
+            if stop:
+                # Per vendor: a vendor whose stop rule was named runs no further tests; the run stops when
+                # every vendor with a stop rule has (the selftest serves one drift per vendor in one run).
+                state.stopped |= {finding.vendor for finding in state.collector.findings if finding.rule["id"] in stop}
+                waiting = {rule.split(".", 1)[0] for rule in stop} & set(state.options.vendors)
+                if waiting <= state.stopped:
+                    item.session.shouldstop = "a finding named a rule the run was asked to stop on"
     return report
 
 

@@ -17,6 +17,9 @@ class Profile:
     # How many distinct images the behaviour sweeps send (a fixed corpus: the same every run).
     corpus: int
     description: str
+    # Requests per vendor a `--thorough` URL run may send: above what the profile sends to the emulator
+    # (smoke: 150 to 380 per vendor), so the budget never cuts it short, yet still a bound on a runaway.
+    thorough_budget: int = 1000
 
 
 PROFILES = {
@@ -33,6 +36,7 @@ PROFILES = {
         coverage=True,
         corpus=64,
         description="boundary values, more generated cases, a larger image corpus",
+        thorough_budget=10000,
     ),
 }
 

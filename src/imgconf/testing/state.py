@@ -9,11 +9,13 @@ from the stash only for the length of that collection or test.
 from __future__ import annotations
 
 import random
+import time
 from contextlib import ExitStack
 from typing import Any
 
 import requests
 
+from imgconf import images
 from imgconf import vendors as registry
 from imgconf.errors import CredentialsRejected, ImgconfError, TargetUnreachable
 from imgconf.redact import REDACTOR
@@ -22,11 +24,14 @@ from imgconf.targets.remote import check_reachable
 from imgconf.testing.collector import Collector
 from imgconf.testing.imageserver import ImageServer
 from imgconf.testing.options import SuiteOptions
+from imgconf.testing.webhooks import WebhookReceiver
+from imgconf.vendors.base import CallbackProbe
 from imgconf.wire.cassette import CassetteRecorder
 from imgconf.wire.guard import NETWORK_ERRORS
 from imgconf.wire.recorder import Recorder
 
 PREFLIGHT_TIMEOUT = 10.0
+CALLBACK_WAIT = 5.0  # seconds a probed target has to fetch the probe's image (an async job may fetch later)
 
 
 class RunState:
@@ -38,11 +43,14 @@ class RunState:
         self._connections: dict[str, Connection] | None = None
         self._failure: ImgconfError | None = None
         self._image_server: ImageServer | None = None
+        self._callback_probed: dict[str, bool] = {}
         # Per vendor, once: None when the target answered and took the credential, else why not.
         self._checked: dict[str, ImgconfError | None] = {}
         # An error that ends the whole run (a suite that cannot start, say); the runner reports it as it is.
         self.fatal: ImgconfError | None = None
         self.interrupted: str | None = None
+        # Vendors whose stop rule a finding named (`--stop-on-rule`): their remaining tests are skipped.
+        self.stopped: set[str] = set()
         self.fresh = random.Random(options.nonce)
         # What a vendor's own suite helpers keep for the length of the run (Huawei's clients and token).
         self.memo: dict[str, Any] = {}
@@ -93,7 +101,7 @@ class RunState:
     def _preflight(self, connection: Connection) -> ImgconfError | None:
         """On a metered target: is it there, and does it take the operator's credential? One request each."""
         target = connection.target
-        if not target.metered:
+        if not (target.metered or target.operator_credentials):
             return None
         vendor = connection.vendor
         try:
@@ -154,6 +162,48 @@ class RunState:
 
     @property
     def image_server(self) -> ImageServer:
+        """The callback address: generated images and webhook deliveries, at the target's `callback`."""
         if self._image_server is None:
-            self._image_server = ImageServer()
+            self._image_server = ImageServer(self.options.target.callback)
         return self._image_server
+
+    @property
+    def webhooks(self) -> WebhookReceiver:
+        return self.image_server.webhooks
+
+    def reaches_callback(self, connection: Connection) -> bool:
+        """Can the target download from the callback address? Probed once per vendor, on URL targets.
+
+        The emulator is known to; a URL target with a callback address is asked once, by the vendor's
+        `callback_probe` (one request naming a freshly published image): unless the image is fetched within
+        a few seconds, every rule that needs the address is reported not checked for the rest of the run.
+        """
+        if not connection.reaches_callback:
+            return False
+        vendor = connection.vendor
+        probe = vendor.callback_probe
+        if not connection.target.operator_credentials or probe is None:
+            return True
+        if vendor.id not in self._callback_probed:
+            self._callback_probed[vendor.id] = self._probe_callback(connection, probe)
+            connection.reaches_callback = self._callback_probed[vendor.id]
+        return self._callback_probed[vendor.id]
+
+    def _probe_callback(self, connection: Connection, probe: CallbackProbe) -> bool:
+        url = self.image_server.publish(images.render(32, 24, seed=self.fresh.randrange(2**31), fmt="jpeg"), "jpeg")
+        request = requests.Request(
+            probe.method,
+            connection.url_for(connection.vendor.spec_files[0]) + probe.path,
+            json=None if probe.form else {probe.field: url},
+            files={probe.field: (None, url)} if probe.form else None,
+        )
+        prepared = connection.session.prepare_request(request)
+        connection.vendor.auth.apply(prepared, connection.credentials)
+        try:
+            connection.session.send(prepared, timeout=PREFLIGHT_TIMEOUT)
+        except NETWORK_ERRORS:
+            return False
+        deadline = time.monotonic() + CALLBACK_WAIT
+        while not self.image_server.was_fetched(url) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.image_server.was_fetched(url)

@@ -4,7 +4,10 @@ APIs that call back (identifAI's `webhook_url`) are tested by giving them a
 URL on this machine and looking at what arrives. Each test asks for its own
 URL (a fresh path), so deliveries never mix; `wait` polls until the expected
 number of calls has arrived or the timeout passes. Only targets that can
-reach loopback (the emulator) can call it; a live vendor cannot.
+reach the suite's callback address (the emulator, a URL target on loopback or
+given `--callback-url`) can call it; a live vendor cannot. The run's receiver
+shares the image server's address (`ImageServer.webhooks`); a receiver made on
+its own listens on a loopback port of its own.
 """
 
 from __future__ import annotations
@@ -35,20 +38,21 @@ class Delivery:
 
 
 class WebhookReceiver:
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    PREFIX = "/hooks/"
+
+    def __init__(self, host: str = "127.0.0.1", *, server: bool = True) -> None:
         self._calls: dict[str, list[Delivery]] = {}
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
+        self.base_url = ""
+        self._server: ThreadingHTTPServer | None = None
+        if not server:
+            return  # fed by another server's handler (the run's callback address), through `handle`
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             def _receive(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(min(length, MAX_BODY)) if length else b""
-                receiver._record(Delivery(self.command, self.path, dict(self.headers.items()), body, time.monotonic()))
-                self.send_response(204)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+                receiver.handle(self)
 
             do_POST = _receive
             do_PUT = _receive
@@ -59,17 +63,23 @@ class WebhookReceiver:
 
         self._server = ThreadingHTTPServer((host, 0), Handler)
         self._server.daemon_threads = True
+        bound_host, port = self._server.server_address[:2]
+        self.base_url = f"http://{bound_host!s}:{port}"
         self._thread = threading.Thread(target=self._server.serve_forever, name="imgconf-webhooks", daemon=True)
         self._thread.start()
 
-    @property
-    def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+    def handle(self, request: BaseHTTPRequestHandler) -> None:
+        """Record one call and answer 204."""
+        length = int(request.headers.get("Content-Length") or 0)
+        body = request.rfile.read(min(length, MAX_BODY)) if length else b""
+        self._record(Delivery(request.command, request.path, dict(request.headers.items()), body, time.monotonic()))
+        request.send_response(204)
+        request.send_header("Content-Length", "0")
+        request.end_headers()
 
     def url(self) -> str:
         """A fresh URL: whatever is delivered to it belongs to the caller alone."""
-        path = f"/hooks/{secrets.token_hex(8)}"
+        path = f"{self.PREFIX}{secrets.token_hex(8)}"
         with self._lock:
             self._calls[path] = []
         return self.base_url + path
@@ -97,5 +107,6 @@ class WebhookReceiver:
             return list(self._calls.get(path, []))
 
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()

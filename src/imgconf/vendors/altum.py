@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from imgconf.checks import check, violated
-from imgconf.vendors.base import ApiKeyHeader, CredentialField, Preflight, Vendor
+from imgconf.vendors.base import ApiKeyHeader, CallbackProbe, CredentialField, Preflight, Vendor
 
 VENDOR = Vendor(
     id="altum",
@@ -15,6 +15,10 @@ VENDOR = Vendor(
     auth=ApiKeyHeader("x-api-key"),
     image_urls=("https://cloud.funda.nl/valentina_media/149/998/977_1440x960.jpg",),
     preflight=Preflight("POST", "/labelling/url", frozenset({401, 403}), json={}),
+    callback_probe=CallbackProbe("POST", "/labelling/url", "url"),
+    # A smoke run on a careful URL target sends about 49 (its URL rules included where the target reaches the
+    # callback address); 60 leaves room for a few 429s waited out and retried.
+    live_budget=60,
 )
 
 SCENE_THRESHOLD = 70.0

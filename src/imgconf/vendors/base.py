@@ -109,6 +109,20 @@ class Preflight:
 
 
 @dataclass(frozen=True)
+class CallbackProbe:
+    """One request that makes the vendor download a URL: can the target reach the suite's callback address?
+
+    Sent once per run, on a URL target given a callback address; if the image it names is never fetched,
+    the rules that need the address are reported not checked instead of failing one by one.
+    """
+
+    method: str
+    path: str
+    field: str  # the request's URL field
+    form: bool = False  # the URL goes in a form field; else in a JSON body
+
+
+@dataclass(frozen=True)
 class Retirement:
     """The vendor's announced end of sale and end of service."""
 
@@ -136,6 +150,9 @@ class Vendor:
     # One cheap request a run on an operator's credential sends first: its documented refusal means the
     # credential was refused (credentials-rejected, exit 2), not that the vendor broke its contract.
     preflight: Preflight | None = None
+    # The request that checks the callback address is reachable (None: the vendor takes no URL, or is
+    # trusted to reach it).
+    callback_probe: CallbackProbe | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @cached_property

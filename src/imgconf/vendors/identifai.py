@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from imgconf import images
 from imgconf.checks import check, violated
-from imgconf.vendors.base import ApiKeyHeader, CredentialField, Preflight, RateLimit, Vendor
+from imgconf.vendors.base import ApiKeyHeader, CallbackProbe, CredentialField, Preflight, RateLimit, Vendor
 from imgconf.wire.negotiation import wants_json as wants_json
 
 SUBMISSIONS = frozenset(
@@ -61,6 +61,12 @@ VENDOR = Vendor(
             "a key whose credits are used up (enables the no-credits 400 test)",
             optional=True,
         ),
+        CredentialField(
+            "throttled_api_key",
+            "IDENTIFAI_THROTTLED_API_KEY",
+            "a key the 429 test may drive past the rate limit (with --thorough; else the main key is used)",
+            optional=True,
+        ),
     ),
     auth=ApiKeyHeader("X-Api-Key"),
     # Every submission is polled until done, so each rule costs a POST and a few GETs: a smoke run sends
@@ -86,6 +92,7 @@ VENDOR = Vendor(
         "audio_urls": ("https://www.w3schools.com/html/horse.mp3",),
     },
     preflight=Preflight("GET", "/api/classifications", frozenset({401})),
+    callback_probe=CallbackProbe("POST", "/api/image_fromurl", "file_url", form=True),
 )
 
 # -- sample media ---------------------------------------------------------------------------------------
