@@ -20,7 +20,7 @@ from imgconf.testing.options import SuiteOptions
 from imgconf.testing.plugin import parse_emulator_options
 
 
-@click.command("run")
+@click.command("run", context_settings={"auto_envvar_prefix": "IMGCONF"})
 @click.option(
     "--target",
     default=None,
@@ -41,6 +41,7 @@ from imgconf.testing.plugin import parse_emulator_options
     "--drift",
     "drifts",
     multiple=True,
+    envvar="IMGCONF_DRIFT",
     metavar="NAME",
     help="Run against the emulator with this drift profile (repeatable; see `imgconf drift list`).",
 )
@@ -59,6 +60,7 @@ from imgconf.testing.plugin import parse_emulator_options
     "--config",
     "config_path",
     default=None,
+    envvar="IMGCONF_CONFIG",
     type=click.Path(path_type=Path),
     help="The git-ignored imgconf.toml with live credentials (default ./imgconf.toml).",
 )
