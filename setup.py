@@ -14,9 +14,7 @@ package_dir = {"": "src"}
 package_data: dict[str, list[str]] = {}
 for folder in DATA_DIRS:
     top = f"imgconf._data.{folder}"
-    subpackages = [top] + [
-        f"{top}.{name}" for name in find_namespace_packages(folder, exclude=["*__pycache__*"])
-    ]
+    subpackages = [top] + [f"{top}.{name}" for name in find_namespace_packages(folder, exclude=["*__pycache__*"])]
     for package in subpackages:
         package_dir[package] = package.replace(f"imgconf._data.{folder}", folder, 1).replace(".", "/")
         package_data[package] = DATA_FILES

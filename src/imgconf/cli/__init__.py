@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import click
 
 from imgconf import __version__
-from pathlib import Path
-
 from imgconf.cli import config, docs, drift, emulator, history, run, selftest, validate
 from imgconf.errors import ExitCode, ImgconfError
 from imgconf.redact import REDACTOR, install_logging_filter

@@ -102,7 +102,9 @@ def sources(ctx: click.Context, config_path: Path | None) -> list[tuple[str, Any
             said = "default"
         name = max(param.opts, key=len)
         variable = envvar_of(ctx, param)
-        rows.append((name, value, said if source != ParameterSource.DEFAULT or not variable else f"default (${variable})"))
+        rows.append(
+            (name, value, said if source != ParameterSource.DEFAULT or not variable else f"default (${variable})")
+        )
     return rows
 
 
@@ -132,8 +134,10 @@ def command(ctx: click.Context, run_args: tuple[str, ...]) -> None:
         raise UsageError("imgconf config needs the run command")
     config_path = ctx.obj.get("config_path") if isinstance(ctx.obj, dict) else None
     run_ctx = run.make_context("run", list(run_args), parent=ctx.parent)
-    click.echo(f"config file: {config_path.resolve() if config_path else 'none'} (searched: $IMGCONF_CONFIG, ./imgconf.toml, "
-               "$XDG_CONFIG_HOME/imgconf/imgconf.toml)")
+    click.echo(
+        f"config file: {config_path.resolve() if config_path else 'none'} (searched: $IMGCONF_CONFIG, ./imgconf.toml, "
+        "$XDG_CONFIG_HOME/imgconf/imgconf.toml)"
+    )
     rows = sources(run_ctx, config_path)
     width = max(len(name) for name, _, _ in rows)
     click.echo("\nimgconf run")
@@ -141,9 +145,17 @@ def command(ctx: click.Context, run_args: tuple[str, ...]) -> None:
         click.echo(f"  {name:<{width}}  {_shown(value):<24}  {said}")
     click.echo("\ndata")
     for label, where in (("specs", paths.specs_dir), ("schemas", paths.schemas_dir), ("suites", paths.suites_dir)):
-        origin = "env $IMGCONF_SPECS" if label == "specs" and os.environ.get(paths.SPECS_ENV) else (
-            "env $IMGCONF_ROOT" if os.environ.get(paths.ROOT_ENV) else "installed package" if paths.checkout() is None
-            else "checkout")
+        origin = (
+            "env $IMGCONF_SPECS"
+            if label == "specs" and os.environ.get(paths.SPECS_ENV)
+            else (
+                "env $IMGCONF_ROOT"
+                if os.environ.get(paths.ROOT_ENV)
+                else "installed package"
+                if paths.checkout() is None
+                else "checkout"
+            )
+        )
         click.echo(f"  {label:<8} {where()}  {origin}")
     config = load_config(config_path) if config_path else {}
     click.echo("\ncredentials (live and URL targets)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+from imgconf import paths
 from imgconf.cli import output
 from imgconf.cli.show import show
 from imgconf.report.outcome import Gate
@@ -112,7 +114,16 @@ from imgconf.testing.plugin import parse_emulator_options
     hidden=True,
     help="Stop at the first finding naming this rule (the selftest's drift runs).",
 )
+@click.option(
+    "--specs",
+    "specs",
+    default=None,
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="Test against the specs in this folder (a working tree's specs/) instead of the installed ones.",
+)
+@click.option("-k", "keyword", default=None, metavar="EXPR", help="Only tests whose names match EXPR, as pytest -k.")
 @click.option("-q", "--quiet", is_flag=True, help="Only the verdict line and the report path.")
+@click.option("-v", "--verbose", is_flag=True, help="More detail (--dry-run: every operation and test).")
 def command(
     target: str | None,
     vendors: tuple[str, ...],
@@ -133,13 +144,19 @@ def command(
     no_history: bool,
     dry_run: bool,
     stop_on_rules: tuple[str, ...],
+    specs: Path | None,
+    keyword: str | None,
     quiet: bool,
+    verbose: bool,
 ) -> int:
     """Run the conformance suites and write report.json, junit.xml, summary.md and report.html.
 
     Exit code: 0 conformant, 1 non-conformant, 2 usage error or credentials refused, 3 unreachable, retired
     or incomplete, 4 imgconf's own error, 130 interrupted (143 on SIGTERM).
     """
+    if specs is not None:
+        # Exported, so every process of the run (emulator servers, workers) reads the same specs.
+        os.environ[paths.SPECS_ENV] = str(specs.resolve())
     options = SuiteOptions.from_values(
         target=target,
         vendors=list(vendors),
@@ -157,10 +174,13 @@ def command(
         timeout=timeout,
         gate=Gate(fail_on=fail_on, basis=fail_on_basis),
         stop_on_rules=frozenset(stop_on_rules),
+        keyword=keyword,
     )
     console = output.console()
     if dry_run:
-        plan.show(options, console)
+        if not plan.show(options, console, verbose=verbose):
+            click.echo("imgconf: dry run: a required credential is missing (listed above)", err=True)
+            return 2
         return 0
     runner.preflight(options)  # specs and missing credentials: one line, before anything is written or sent
     check_writable(out)
