@@ -30,7 +30,12 @@ from imgconf.testing.plugin import parse_emulator_options
     help="emulator (default: in-process), emulator-http, live, a base URL, or VENDOR=URL[,VENDOR=URL].",
 )
 @click.option("--vendor", "vendors", multiple=True, metavar="V", help="Vendor to test (repeatable; default: all).")
-@click.option("--profile", default=None, type=click.Choice(["smoke", "full"]), help="How much to test (default smoke).")
+@click.option(
+    "--profile",
+    default=None,
+    type=click.Choice(["smoke", "full"]),
+    help="How much to test: smoke (default) or full. (Deviations of the emulator are drifts: --drift.)",
+)
 @click.option("--seed", default=None, type=int, help="Seed for generated cases (default 0): same seed, same cases.")
 @click.option(
     "--out",
@@ -45,7 +50,7 @@ from imgconf.testing.plugin import parse_emulator_options
     multiple=True,
     envvar="IMGCONF_DRIFT",
     metavar="NAME",
-    help="Run against the emulator with this drift profile (repeatable; see `imgconf drift list`).",
+    help="Run against the emulator with this drift (repeatable; see `imgconf drift list`).",
 )
 @click.option(
     "--budget", default=None, type=int, help="Request budget per vendor, at least 1 (default: 50 live, none local)."

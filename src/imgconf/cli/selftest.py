@@ -31,7 +31,7 @@ from imgconf.runner.selftest import Selftest
 @click.option("--no-plain", is_flag=True, help="Skip the plain-schemathesis comparison column.")
 @click.option("--out", default="reports", show_default=True, type=click.Path(path_type=Path))
 def command(vendors: tuple[str, ...], seeds: int, profile: str, workers: int, no_plain: bool, out: Path) -> int:
-    """Run every drift profile and N faithful seeds; print and write the detection matrix.
+    """Run every drift and N faithful seeds; print and write the detection matrix.
 
     Exit 1 if any drift escapes or any faithful run reports a finding.
     """
