@@ -6,6 +6,7 @@ import os
 import shlex
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
@@ -18,6 +19,7 @@ from imgconf.report.publish import publish
 from imgconf.report.writer import check_writable
 from imgconf.runner import plan
 from imgconf.runner import run as runner
+from imgconf.runner import workers as parallel
 from imgconf.testing.options import SuiteOptions
 from imgconf.testing.plugin import parse_emulator_options
 
@@ -127,6 +129,13 @@ from imgconf.testing.plugin import parse_emulator_options
     help="Test against the specs in this folder (a working tree's specs/) instead of the installed ones.",
 )
 @click.option("-k", "keyword", default=None, metavar="EXPR", help="Only tests whose names match EXPR, as pytest -k.")
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Run the vendors in parallel on N processes (same verdicts as one).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Only the verdict line and the report path.")
 @click.option("-v", "--verbose", is_flag=True, help="More detail (--dry-run: every operation and test).")
 def command(
@@ -151,6 +160,7 @@ def command(
     stop_on_rules: tuple[str, ...],
     specs: Path | None,
     keyword: str | None,
+    workers: int,
     quiet: bool,
     verbose: bool,
 ) -> int:
@@ -162,7 +172,7 @@ def command(
     if specs is not None:
         # Exported, so every process of the run (emulator servers, workers) reads the same specs.
         os.environ[paths.SPECS_ENV] = str(specs.resolve())
-    options = SuiteOptions.from_values(
+    values: dict[str, Any] = dict(
         target=target,
         vendors=list(vendors),
         profile=profile,
@@ -181,6 +191,7 @@ def command(
         stop_on_rules=frozenset(stop_on_rules),
         keyword=keyword,
     )
+    options = SuiteOptions.from_values(**values)
     console = output.console()
     if dry_run:
         if not plan.show(options, console, verbose=verbose):
@@ -223,7 +234,10 @@ def command(
                 )
             progress.refresh()
 
-        outcome, artifacts = runner.execute(options, on_progress)
+        if workers > 1 and len(options.vendors) > 1:
+            outcome, artifacts = parallel.execute(options, values, workers), dict[str, bytes]()
+        else:
+            outcome, artifacts = runner.execute(options, on_progress)
     published = publish(
         outcome,
         out,
