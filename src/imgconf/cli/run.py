@@ -71,7 +71,7 @@ from imgconf.testing.plugin import parse_emulator_options
     default=None,
     envvar="IMGCONF_CONFIG",
     type=click.Path(path_type=Path),
-    help="The git-ignored imgconf.toml with live credentials (default ./imgconf.toml).",
+    help="The git-ignored imgconf.toml with live credentials (default: as `imgconf --config`).",
 )
 @click.option("--record", is_flag=True, help="Write the exchanges to a redacted VCR.py cassette (live/URL targets).")
 @click.option(
