@@ -27,7 +27,7 @@ def one_line_error(result, code: int, *fragments: str) -> None:
     ("args", "fragments"),
     [
         (("run", "--vendor", "nope"), ("unknown vendor 'nope'",)),
-        (("run", "--vendor", "altum", "--drift", "altum.nope"), ("unknown drift profile",)),
+        (("run", "--vendor", "altum", "--drift", "altum.nope"), ("unknown drift",)),
         (("run", "--vendor", "altum", "--target", "ftp://example.com"), ("is not one of",)),
         (("run", "--vendor", "altum", "--profile", "huge"), ("huge",)),
         (("run", "--vendor", "altum", "--target", "live"), ("set ALTUM_API_KEY",)),

@@ -224,12 +224,14 @@ def test_the_markdown_page_is_as_complete(path: Path) -> None:
 
 
 def test_imgconf_docs_writes_the_markdown_and_the_site_where_told(cli: Any, tmp_path: Path) -> None:
-    """As on a fresh clone: no history, relative default folders; --out, --site and --no-site move or skip them."""
+    """Outside the checkout: under reports/docs/, never a docs/ of the folder it runs in; --out, --site and
+    --no-site move or skip them."""
     result = cli("docs", "--vendor", "altum")
     assert result.code == 0, result.output
-    assert (tmp_path / "docs" / "api" / "altum-labelling.md").is_file()
-    assert (tmp_path / "docs" / "site" / "index.html").is_file()
-    assert "wrote docs/site/altum-labelling.html" in result.stdout
+    assert (tmp_path / "reports" / "docs" / "api" / "altum-labelling.md").is_file()
+    assert (tmp_path / "reports" / "docs" / "site" / "index.html").is_file()
+    assert not (tmp_path / "docs").exists()
+    assert "wrote reports/docs/site/altum-labelling.html" in result.stdout
     moved = cli("docs", "--vendor", "altum", "--out", "md", "--site", "html")
     assert moved.code == 0, moved.output
     assert (tmp_path / "md" / "README.md").is_file() and (tmp_path / "html" / "index.html").is_file()

@@ -201,10 +201,11 @@ def test_validate_checks_a_har_file_from_any_source(cli, tmp_path):
 
 
 def test_dry_run_sends_nothing_and_writes_nothing(cli, tmp_path):
-    result = cli("run", "--vendor", "altum", "--target", f"altum=http://127.0.0.1:{free_port()}", "--dry-run", env=LIVE)
+    target = f"altum=http://127.0.0.1:{free_port()}"
+    result = cli("run", "--vendor", "altum", "--target", target, "--dry-run", "-v", env=LIVE)
     assert result.code == 0, result.output
     assert "nothing is sent" in result.stdout and "budget: 60" in result.stdout
-    assert "POST /labelling/url" in result.stdout and "ALTUM_API_KEY: set" in result.stdout
+    assert "POST /labelling/url" in result.stdout and "credentials: $ALTUM_API_KEY set" in result.stdout
     assert KEY not in result.output
     assert not (tmp_path / "reports").exists()
 

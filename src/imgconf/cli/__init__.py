@@ -7,19 +7,49 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import click
 
 from imgconf import __version__
-from imgconf.cli import docs, drift, emulator, history, proxy, run, selftest, validate
+from imgconf.cli import config, docs, drift, emulator, history, proxy, run, selftest, validate
 from imgconf.errors import ExitCode, ImgconfError
 from imgconf.redact import REDACTOR, install_logging_filter
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
-@click.version_option(__version__, prog_name="imgconf")
-def cli() -> None:
-    """Contract tests and conformance reports for four image-recognition APIs, with a faithful emulator of each."""
+@click.group(
+    context_settings={
+        "help_option_names": ["-h", "--help"],
+        "max_content_width": 110,
+        # Every option also reads IMGCONF_<COMMAND>_<OPTION> (`imgconf run`'s: IMGCONF_<OPTION>); see cli/config.py.
+        "auto_envvar_prefix": config.ENV_PREFIX,
+    }
+)
+@click.version_option(__version__, "-V", "--version", prog_name="imgconf")
+@click.option(
+    "--config",
+    "config_path",
+    default=None,
+    envvar="IMGCONF_CONFIG",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="imgconf.toml with option defaults and credentials (default ./imgconf.toml, "
+    "then $XDG_CONFIG_HOME/imgconf/imgconf.toml).",
+)
+@click.option("--no-color", is_flag=True, help="No colour in the output (as NO_COLOR=1 does).")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None, no_color: bool) -> None:
+    """Contract tests and conformance reports for four image-recognition APIs, with a faithful emulator of each.
+
+    Every option can also come from an environment variable or from imgconf.toml; `imgconf config` shows
+    which. Shell completion: eval "$(_IMGCONF_COMPLETE=bash_source imgconf)" (zsh_source, fish_source).
+    """
+    if no_color:
+        os.environ["NO_COLOR"] = "1"  # rich, and so every console imgconf opens, honours it
+    if config_path is not None:
+        os.environ["IMGCONF_CONFIG"] = str(config_path)  # the credentials are read from the same file
+    defaults, found = config.load_default_map(cli)
+    ctx.default_map = defaults
+    ctx.obj = {"config_path": found}
 
 
 cli.add_command(run.command)
@@ -31,6 +61,7 @@ cli.add_command(validate.command)
 cli.add_command(proxy.command)
 cli.add_command(selftest.command)
 cli.add_command(docs.command)
+cli.add_command(config.command)
 
 
 def fail(message: str, code: int) -> int:

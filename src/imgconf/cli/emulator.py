@@ -55,7 +55,7 @@ def _credentials(values: tuple[str, ...]) -> dict[str, list[dict[str, str]]]:
     type=int,
     help="First port; vendors get consecutive ports. 0 picks free ports.",
 )
-@click.option("--drift", "drifts", multiple=True, help="Drift profile to switch on (repeatable).")
+@click.option("--drift", "drifts", multiple=True, help="Drift to switch on (repeatable; see `imgconf drift list`).")
 @click.option("--option", "options", multiple=True, help="VENDOR.KEY=VALUE emulator option (repeatable).")
 @click.option(
     "--credential",

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
+from imgconf import paths
 from imgconf.cli import output
 from imgconf.cli.show import show
 from imgconf.report.outcome import Gate
@@ -16,11 +19,12 @@ from imgconf.report.publish import publish
 from imgconf.report.writer import check_writable
 from imgconf.runner import plan
 from imgconf.runner import run as runner
+from imgconf.runner import workers as parallel
 from imgconf.testing.options import SuiteOptions
 from imgconf.testing.plugin import parse_emulator_options
 
 
-@click.command("run")
+@click.command("run", context_settings={"auto_envvar_prefix": "IMGCONF"})
 @click.option(
     "--target",
     default=None,
@@ -28,7 +32,12 @@ from imgconf.testing.plugin import parse_emulator_options
     help="emulator (default: in-process), emulator-http, live, a base URL, or VENDOR=URL[,VENDOR=URL].",
 )
 @click.option("--vendor", "vendors", multiple=True, metavar="V", help="Vendor to test (repeatable; default: all).")
-@click.option("--profile", default=None, type=click.Choice(["smoke", "full"]), help="How much to test (default smoke).")
+@click.option(
+    "--profile",
+    default=None,
+    type=click.Choice(["smoke", "full"]),
+    help="How much to test: smoke (default) or full. (Deviations of the emulator are drifts: --drift.)",
+)
 @click.option("--seed", default=None, type=int, help="Seed for generated cases (default 0): same seed, same cases.")
 @click.option(
     "--out",
@@ -41,8 +50,9 @@ from imgconf.testing.plugin import parse_emulator_options
     "--drift",
     "drifts",
     multiple=True,
+    envvar="IMGCONF_DRIFT",
     metavar="NAME",
-    help="Run against the emulator with this drift profile (repeatable; see `imgconf drift list`).",
+    help="Run against the emulator with this drift (repeatable; see `imgconf drift list`).",
 )
 @click.option(
     "--budget", default=None, type=int, help="Request budget per vendor, at least 1 (default: 50 live, none local)."
@@ -73,8 +83,9 @@ from imgconf.testing.plugin import parse_emulator_options
     "--config",
     "config_path",
     default=None,
+    envvar="IMGCONF_CONFIG",
     type=click.Path(path_type=Path),
-    help="The git-ignored imgconf.toml with live credentials (default ./imgconf.toml).",
+    help="The git-ignored imgconf.toml with live credentials (default: as `imgconf --config`).",
 )
 @click.option("--record", is_flag=True, help="Write the exchanges to a redacted VCR.py cassette (live/URL targets).")
 @click.option(
@@ -124,7 +135,23 @@ from imgconf.testing.plugin import parse_emulator_options
     hidden=True,
     help="Stop at the first finding naming this rule (the selftest's drift runs).",
 )
+@click.option(
+    "--specs",
+    "specs",
+    default=None,
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="Test against the specs in this folder (a working tree's specs/) instead of the installed ones.",
+)
+@click.option("-k", "keyword", default=None, metavar="EXPR", help="Only tests whose names match EXPR, as pytest -k.")
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Run the vendors in parallel on N processes (same verdicts as one).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Only the verdict line and the report path.")
+@click.option("-v", "--verbose", is_flag=True, help="More detail (--dry-run: every operation and test).")
 def command(
     target: str | None,
     vendors: tuple[str, ...],
@@ -147,14 +174,21 @@ def command(
     no_history: bool,
     dry_run: bool,
     stop_on_rules: tuple[str, ...],
+    specs: Path | None,
+    keyword: str | None,
+    workers: int,
     quiet: bool,
+    verbose: bool,
 ) -> int:
     """Run the conformance suites and write report.json, junit.xml, summary.md and report.html.
 
     Exit code: 0 conformant, 1 non-conformant, 2 usage error or credentials refused, 3 unreachable, retired
     or incomplete, 4 imgconf's own error, 130 interrupted (143 on SIGTERM).
     """
-    options = SuiteOptions.from_values(
+    if specs is not None:
+        # Exported, so every process of the run (emulator servers, workers) reads the same specs.
+        os.environ[paths.SPECS_ENV] = str(specs.resolve())
+    values: dict[str, Any] = dict(
         target=target,
         vendors=list(vendors),
         profile=profile,
@@ -173,10 +207,14 @@ def command(
         timeout=timeout,
         gate=Gate(fail_on=fail_on, basis=fail_on_basis),
         stop_on_rules=frozenset(stop_on_rules),
+        keyword=keyword,
     )
+    options = SuiteOptions.from_values(**values)
     console = output.console()
     if dry_run:
-        plan.show(options, console)
+        if not plan.show(options, console, verbose=verbose):
+            click.echo("imgconf: dry run: a required credential is missing (listed above)", err=True)
+            return 2
         return 0
     runner.preflight(options)  # specs and missing credentials: one line, before anything is written or sent
     check_writable(out)
@@ -215,7 +253,10 @@ def command(
                 )
             progress.refresh()
 
-        outcome, artifacts = runner.execute(options, on_progress)
+        if workers > 1 and len(options.vendors) > 1:
+            outcome, artifacts = parallel.execute(options, values, workers), dict[str, bytes]()
+        else:
+            outcome, artifacts = runner.execute(options, on_progress)
     published = publish(
         outcome,
         out,

@@ -53,7 +53,7 @@ def command(
     http_modes: tuple[str, ...],
     out: Path,
 ) -> int:
-    """Run every drift profile and N faithful seeds; print and write the detection matrix.
+    """Run every drift and N faithful seeds; print and write the detection matrix.
 
     Exit 1 if any drift escapes or any faithful run reports a finding; with --over-http, also if the thorough
     column misses a drift, or the careful column misses one whose rule a careful run checks.

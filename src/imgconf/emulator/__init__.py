@@ -76,6 +76,6 @@ def resolve_drifts(names: Iterable[str]) -> dict[str, frozenset[str]]:
         if name not in known:
             close = [candidate for candidate in known if name.split(".")[-1] in candidate]
             hint = f"; did you mean {', '.join(close[:3])}?" if close else "; see `imgconf drift list`"
-            raise UsageError(f"unknown drift profile {name!r}{hint}")
+            raise UsageError(f"unknown drift {name!r}{hint}")
         grouped.setdefault(known[name].vendor, set()).add(name)
     return {vendor: frozenset(items) for vendor, items in grouped.items()}

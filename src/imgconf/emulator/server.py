@@ -9,6 +9,7 @@ it arrived on.
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import os
 import socket
@@ -80,7 +81,8 @@ def bind(host: str, ports: list[int]) -> list[socket.socket]:
             for opened in sockets:
                 opened.close()
             sock.close()
-            raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+            hint = "; --port 0 picks free ports" if exc.errno == errno.EADDRINUSE else ""
+            raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}{hint}") from None
         sock.listen(128)
         sock.set_inheritable(True)
         sockets.append(sock)

@@ -13,10 +13,13 @@ from typing import Any
 
 import pytest
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from imgconf import vendors as registry
-from imgconf.runner.run import pytest_args, quiet_pytest
+from imgconf.errors import CredentialsMissing
+from imgconf.runner.run import keyword_args, pytest_args, quiet_pytest
+from imgconf.targets.credentials import live_credentials, load_config, vendor_section
 from imgconf.targets.remote import DEFAULT_LIVE_RETRIES
 from imgconf.testing.options import SuiteOptions
 
@@ -37,7 +40,7 @@ class _Collector:
 
 def collect(options: SuiteOptions) -> list[str]:
     plugin = _Collector(options)
-    args = [*pytest_args(options.vendors), "--collect-only", "-q"]
+    args = [*pytest_args(options.vendors), "--collect-only", "-q", *keyword_args(options)]
     with quiet_pytest():
         pytest.main(args, plugins=[plugin])
     return plugin.items
@@ -62,7 +65,31 @@ def _limits(vendor: registry.Vendor, options: SuiteOptions) -> dict[str, Any]:
     }
 
 
-def show(options: SuiteOptions, console: Console) -> None:
+def _missing_credentials(vendor: registry.Vendor, options: SuiteOptions) -> str | None:
+    """Why the run would refuse this vendor's credentials (the run's own check), or None when they are there."""
+    try:
+        found = live_credentials(vendor, load_config(options.config_path))
+    except CredentialsMissing as exc:
+        return exc.message
+    if not found and vendor.credentials:  # every one optional (Huawei: keys or an IAM user), and none given
+        return f"{vendor.id}: none of {', '.join(c.env for c in vendor.credentials)} is set"
+    return None
+
+
+def _set_credentials(vendor: registry.Vendor, options: SuiteOptions) -> list[str]:
+    section = vendor_section(load_config(options.config_path), vendor)
+    return [
+        f"${credential.env}"
+        for credential in vendor.credentials
+        if os.environ.get(credential.env) or section.get(credential.name)
+    ]
+
+
+def show(options: SuiteOptions, console: Console, verbose: bool = False) -> bool:
+    """Print the plan: a summary per vendor, and with `verbose` every operation and test.
+
+    Returns False when a credential the run needs is missing (the caller exits 2, as the run would).
+    """
     selected = registry.select(options.vendors)
     for vendor in selected:
         _ = vendor.specs
@@ -75,23 +102,48 @@ def show(options: SuiteOptions, console: Console) -> None:
             by_vendor[parts[0]][kind].append(nodeid.split("::", 1)[-1])
     console.print(
         f"[bold]dry run[/] · target {options.target.describe()} · profile {options.profile.name} "
-        f"({options.profile.max_examples} generated cases per operation) · seed {options.seed}"
+        f"({options.profile.max_examples} generated cases per operation) · seed {options.seed} · nothing is sent"
     )
-    console.print("nothing is sent\n")
+    complete = True
     for vendor in selected:
-        console.print(f"[bold]{vendor.title}[/] ({vendor.id})")
+        operations = [operation for spec in vendor.specs for operation in spec.operations]
+        tests = by_vendor.get(vendor.id, {})
+        contract = len(tests.get("contract", []))
+        others = sum(len(names) for kind, names in tests.items() if kind != "contract")
+        planned = contract * options.profile.max_examples + others
+        limits = _limits(vendor, options)
+        budget = limits["budget"]
+        requests_text = f"about {planned}" + (
+            f", cut short by the budget of {budget}" if budget is not None and budget < planned else ""
+        )
+        console.print(f"\n[bold]{vendor.title}[/] ({vendor.id})")
         for spec_file, url in options.target.planned_urls(vendor).items():
             console.print(f"  {spec_file}: {url}")
+        console.print(
+            f"  operations: {len(operations)}"
+            + (
+                f" ({len(vendor.mutating_operations)} mutating: {limits['mutating operations']})"
+                if vendor.mutating_operations
+                else ""
+            )
+        )
+        console.print(
+            "  tests: " + (", ".join(f"{kind} {len(names)}" for kind, names in sorted(tests.items())) or "none")
+        )
+        console.print(f"  requests planned: {requests_text}")
+        console.print(f"  budget: {budget if budget is not None else 'none'}")
         if options.target.operator_credentials:
-            for credential in vendor.credentials:
-                state = (
-                    "set"
-                    if os.environ.get(credential.env)
-                    else ("optional, unset" if credential.optional else "[red]missing[/]")
-                )
-                console.print(f"  credential {credential.name} from ${credential.env}: {state}")
-        for name, value in _limits(vendor, options).items():
-            console.print(f"  {name}: {value if value not in (None, []) else 'none'}")
+            missing = _missing_credentials(vendor, options)
+            if missing:
+                complete = False
+                console.print(f"  [red]missing credentials[/]: {escape(missing)}")
+            else:
+                console.print("  credentials: " + ", ".join(_set_credentials(vendor, options)) + " set")
+        if not verbose:
+            continue
+        for name, value in limits.items():
+            if name not in ("budget", "mutating operations"):
+                console.print(f"  {name}: {value if value not in (None, []) else 'none'}")
         table = Table(show_edge=False, header_style="bold")
         table.add_column("operation")
         table.add_column("deprecated")
@@ -107,9 +159,9 @@ def show(options: SuiteOptions, console: Console) -> None:
                 label = operation.label + (" (mutating)" if mutating else "")
                 table.add_row(label, "yes" if operation.deprecated else "", "\n".join(examples) or "-")
         console.print(table)
-        tests = by_vendor.get(vendor.id, {})
-        console.print("  tests: " + ", ".join(f"{kind} {len(names)}" for kind, names in sorted(tests.items())))
         for kind, names in sorted(tests.items()):
             for name in names:
                 console.print(f"    {kind}: {name}", overflow="fold", markup=False)
-        console.print()
+    if not verbose:
+        console.print("\n-v lists every operation and test")
+    return complete

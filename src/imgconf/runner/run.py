@@ -132,6 +132,11 @@ def pytest_args(vendors: list[str]) -> list[str]:
     ]
 
 
+def keyword_args(options: SuiteOptions) -> list[str]:
+    """`-k EXPR`: pytest's own selection by test name, passed through unchanged."""
+    return ["-k", options.keyword] if options.keyword else []
+
+
 @contextlib.contextmanager
 def quiet_pytest() -> Iterator[io.StringIO]:
     """pytest in-process, its terminal output captured and plugin autoloading off (see `pytest_args`).
@@ -192,7 +197,7 @@ def execute(options: SuiteOptions, on_progress: Progress | None = None) -> tuple
     """Run the suites; the outcome comes back whatever happened to the vendors (interrupted included)."""
     preflight(options)
     plugin = RunnerPlugin(options, on_progress)
-    args = [*pytest_args(options.vendors), "-q", f"--hypothesis-seed={options.seed}"]
+    args = [*pytest_args(options.vendors), "-q", f"--hypothesis-seed={options.seed}", *keyword_args(options)]
     with sigterm_as_interrupt(plugin), quiet_pytest() as captured:
         code = pytest.main(args, plugins=[plugin])
     if plugin.fatal is not None and plugin.fatal.exit_code == ExitCode.USAGE:

@@ -1,7 +1,9 @@
 """The operator's credentials and live settings: from the environment or the git-ignored `imgconf.toml`.
 
 Never from flags, so they stay out of shell history; every value read is registered with the redactor
-before it is used, so it can reach no report, log or cassette.
+before it is used, so it can reach no report, log or cassette. The same file also holds defaults for the
+commands' options (`[run]`, `[docs]`, `[emulator.serve]`...: see cli/config.py); it is found by
+`config_file()`: `$IMGCONF_CONFIG`, else `./imgconf.toml`, else `$XDG_CONFIG_HOME/imgconf/imgconf.toml`.
 """
 
 from __future__ import annotations
@@ -20,12 +22,27 @@ CONFIG_ENV = "IMGCONF_CONFIG"
 CONFIG_FILE = "imgconf.toml"
 
 
+def config_file() -> Path | None:
+    """The imgconf.toml in force: `$IMGCONF_CONFIG` (which must exist), else the working directory's, else
+    the user's under `$XDG_CONFIG_HOME` (default ~/.config); None when there is none."""
+    named = os.environ.get(CONFIG_ENV)
+    if named:
+        if not Path(named).is_file():
+            raise UsageError(f"config file {named} does not exist (from ${CONFIG_ENV})")
+        return Path(named)
+    xdg = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    for candidate in (Path(CONFIG_FILE), Path(xdg) / "imgconf" / CONFIG_FILE):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
 def load_config(path: Path | None = None) -> dict[str, Any]:
     """The git-ignored `imgconf.toml`: credentials and live settings that must not sit in the shell history."""
-    candidate = path or Path(os.environ.get(CONFIG_ENV, CONFIG_FILE))
-    if not candidate.exists():
-        if path is not None or CONFIG_ENV in os.environ:
-            raise UsageError(f"config file {candidate} does not exist")
+    if path is not None and not path.exists():
+        raise UsageError(f"config file {path} does not exist")
+    candidate = path or config_file()
+    if candidate is None:
         return {}
     try:
         data = tomllib.loads(candidate.read_text(encoding="utf-8"))

@@ -45,6 +45,8 @@ class SuiteOptions:
     gate: Gate = field(default_factory=Gate)
     # Stop the run at the first finding that names one of these rules (the selftest's drift runs).
     stop_on_rules: frozenset[str] = frozenset()
+    # `-k EXPR`: only the tests whose names match, as pytest selects them.
+    keyword: str | None = None
     # What "never sent before" is drawn from (fresh media, new e-mail addresses): new every run, so a live
     # vendor's cache has never seen them; recorded in a cassette, so a replay draws the very same.
     nonce: str = field(default_factory=lambda: secrets.token_hex(8))
@@ -82,7 +84,8 @@ class SuiteOptions:
         A replay takes its vendors, profile and seed from the cassette, so it sends the recorded requests.
         """
         target_value = target or os.environ.get("IMGCONF_TARGET") or "emulator"
-        vendor_ids = vendors or [v for v in os.environ.get("IMGCONF_VENDORS", "").split(",") if v]
+        # Each item may be a comma-separated list: `--vendor altum,huawei`, IMGCONF_VENDORS=altum,huawei.
+        vendor_ids = [v for item in (vendors or [os.environ.get("IMGCONF_VENDORS", "")]) for v in item.split(",") if v]
         if replay is not None:
             if target:
                 raise UsageError("--replay answers from the cassette; it takes no --target")
@@ -112,7 +115,7 @@ class SuiteOptions:
             if isinstance(recorded_nonce, str):
                 rest.setdefault("nonce", recorded_nonce)
         selected = [vendor.id for vendor in registry.select(vendor_ids)]
-        drift_names = drifts or [d for d in os.environ.get("IMGCONF_DRIFT", "").split(",") if d]
+        drift_names = [d for item in (drifts or [os.environ.get("IMGCONF_DRIFT", "")]) for d in item.split(",") if d]
         grouped = emulator.resolve_drifts(drift_names) if drift_names else {}
         if grouped and not chosen.drifts_allowed:
             raise UsageError("drifts change the emulator; use them with --target emulator or emulator-http")
