@@ -94,13 +94,21 @@ def test_every_option_of_every_command_has_a_variable_and_a_toml_key(invoke):
 
 
 def test_an_option_added_later_gets_env_and_file_support_with_no_extra_code(invoke, tmp_path, monkeypatch):
-    added = click.Option(["--callback-url"], default=None, help="added by another feature")
+    added = click.Option(["--added-later"], default=None, help="added by another feature")
     monkeypatch.setattr(run_module.command, "params", [*run_module.command.params, added])
+    assert _row(invoke("config", IMGCONF_ADDED_LATER="http://127.0.0.1:9").output, "--added-later") == (
+        "http://127.0.0.1:9 env $IMGCONF_ADDED_LATER"
+    )
+    (tmp_path / "imgconf.toml").write_text('[run]\nadded-later = "http://127.0.0.1:8"\n')
+    assert _row(invoke("config").output, "--added-later").startswith("http://127.0.0.1:8 file ")
+
+
+def test_the_thorough_options_come_from_env_and_file_too(invoke, tmp_path):
     assert _row(invoke("config", IMGCONF_CALLBACK_URL="http://127.0.0.1:9").output, "--callback-url") == (
         "http://127.0.0.1:9 env $IMGCONF_CALLBACK_URL"
     )
-    (tmp_path / "imgconf.toml").write_text('[run]\ncallback-url = "http://127.0.0.1:8"\n')
-    assert _row(invoke("config").output, "--callback-url").startswith("http://127.0.0.1:8 file ")
+    (tmp_path / "imgconf.toml").write_text("[run]\nthorough = true\n")
+    assert _row(invoke("config").output, "--thorough").startswith("True file ")
 
 
 def test_legacy_variables_keep_working(invoke):

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from conftest import ROOT, clean_env
-from imgconf import __version__
+from imgconf import __version__, vendors
 
 COLOUR = re.compile(r"\x1b\[[0-9;]*(3[0-7]|38;[25];[0-9;]+|9[0-7])m")
 
@@ -87,7 +87,7 @@ def test_dry_run_is_a_summary_per_vendor_and_exits_2_on_a_missing_credential(cli
     assert short.code == 2, short.output
     assert "missing credentials" in short.stdout and "ALTUM_API_KEY" in short.stdout
     assert short.stderr.strip() == "imgconf: dry run: a required credential is missing (listed above)"
-    for field in ("operations:", "tests:", "requests planned:", "budget: 50"):
+    for field in ("operations:", "tests:", "requests planned:", f"budget: {vendors.get('altum').live_budget}"):
         assert field in short.stdout, field
     assert len(short.stdout.splitlines()) < 30, short.stdout
     env = clean_env(ALTUM_API_KEY="dry-key-123456")
