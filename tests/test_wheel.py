@@ -56,7 +56,10 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _run(env_dir: Path, cwd: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
     env = clean_env(**extra)
     env.pop("PYTHONPATH", None)
+    # Bytecode is written as CI writes it, so that the run shows it keeps it out of site-packages.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["XDG_CONFIG_HOME"] = str(cwd / "xdg")
+    env["XDG_CACHE_HOME"] = str(cwd / "cache")
     return subprocess.run(
         [str(env_dir / "bin" / "imgconf"), *args], capture_output=True, text=True, timeout=300, cwd=cwd, env=env
     )

@@ -11,8 +11,7 @@ published, except the last when nothing was published before (the report then sa
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -27,51 +26,37 @@ from imgconf.report import evidence
 from imgconf.report.outcome import Finding, RunKind, RunOutcome, TestRecord, number_findings
 from imgconf.report.publish import Published, publish
 from imgconf.runner.validate import Recorded, hold, to_exchange
-from imgconf.targets.base import Connection, RunSettings
+from imgconf.targets.base import ObservedTraffic
 from imgconf.testing import profiles
 from imgconf.testing.options import SuiteOptions
 from imgconf.testing.state import RunState
 from imgconf.vendors.base import Vendor
-from imgconf.wire.recorder import Recorder
 
 APPLICATION = "application"  # the finding kind of the application's own mistakes
 
 
-class ProxyTraffic:
+class ProxyTraffic(ObservedTraffic):
     """The application's traffic through `imgconf proxy`: the target a proxy window reports on."""
 
     name = "proxy"
-    reaches_loopback = False
-    metered = False
-    drifts_allowed = False
-    operator_credentials = False
-    paced = False
-    thorough = False
-    callback: str | None = None
-    latency_budget_s: float | None = None
+    refusal = "the proxy relays the application's traffic; the suites send nothing through it"
 
     def __init__(self, vendor: str, upstream: str) -> None:
         self.vendor = vendor
         self.upstream = upstream
 
+    @property
+    def origin(self) -> str:
+        return REDACTOR.url(self.upstream)
+
     def describe(self) -> str:
-        return f"traffic proxied to {REDACTOR.url(self.upstream)}"
+        return f"traffic proxied to {self.origin}"
 
     def key(self, urls: Mapping[str, str]) -> str:
         return f"proxy:{self.vendor}"
 
     def run_kind(self, drifts: Mapping[str, frozenset[str]]) -> RunKind:
         return RunKind.PROXY
-
-    def planned_urls(self, vendor: Vendor) -> dict[str, str]:
-        return {name: REDACTOR.url(self.upstream) for name in vendor.spec_files}
-
-    @contextmanager
-    def connect(
-        self, vendors: list[Vendor], settings: RunSettings, recorder: Recorder
-    ) -> Iterator[dict[str, Connection]]:
-        raise UsageError("the proxy relays the application's traffic; the suites send nothing through it")
-        yield {}
 
 
 @dataclass

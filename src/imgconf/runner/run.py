@@ -14,6 +14,7 @@ import signal
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -137,6 +138,12 @@ def keyword_args(options: SuiteOptions) -> list[str]:
     return ["-k", options.keyword] if options.keyword else []
 
 
+def pycache_dir() -> Path:
+    """Where an installed imgconf keeps the suites' bytecode: `$XDG_CACHE_HOME/imgconf/pycache`."""
+    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "imgconf" / "pycache"
+
+
 @contextlib.contextmanager
 def quiet_pytest() -> Iterator[io.StringIO]:
     """pytest in-process, its terminal output captured and plugin autoloading off (see `pytest_args`).
@@ -148,10 +155,16 @@ def quiet_pytest() -> Iterator[io.StringIO]:
     previous = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     before = set(sys.modules)
+    prefix = sys.pycache_prefix
+    if paths.checkout() is None and prefix is None:
+        # Installed suites live in site-packages, which may be read-only and is not ours to write: the
+        # bytecode of the suites (pytest's assertion rewriting included) goes to the user's cache instead.
+        sys.pycache_prefix = str(pycache_dir())
     try:
         with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
             yield captured
     finally:
+        sys.pycache_prefix = prefix
         if previous is None:
             os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
         else:

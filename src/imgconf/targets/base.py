@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from contextlib import AbstractContextManager
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 import requests
 
+from imgconf.errors import UsageError
 from imgconf.report.outcome import RunKind
 from imgconf.vendors.base import Vendor
 from imgconf.wire.guard import Guard
@@ -108,3 +109,36 @@ class Target(Protocol):
     def connect(
         self, vendors: list[Vendor], settings: RunSettings, recorder: Recorder
     ) -> AbstractContextManager[dict[str, Connection]]: ...
+
+
+class ObservedTraffic:
+    """Traffic someone else sent (a recording, an application through `imgconf proxy`), held to the specs.
+
+    Nothing is ever sent to it: it names where the exchanges came from, so the outcome has a target like any
+    run. A subclass says where (`origin`, `describe`, `key`, `run_kind`) and why nothing can be sent (`refusal`).
+    """
+
+    name: str
+    reaches_loopback = False
+    metered = False
+    drifts_allowed = False
+    operator_credentials = False
+    paced = False
+    thorough = False
+    callback: str | None = None
+    latency_budget_s: float | None = None
+    refusal = "nothing can be sent to traffic that was observed"
+
+    @property
+    def origin(self) -> str:
+        raise NotImplementedError
+
+    def planned_urls(self, vendor: Vendor) -> dict[str, str]:
+        return {name: self.origin for name in vendor.spec_files}
+
+    @contextmanager
+    def connect(
+        self, vendors: list[Vendor], settings: RunSettings, recorder: Recorder
+    ) -> Iterator[dict[str, Connection]]:
+        raise UsageError(self.refusal)
+        yield {}

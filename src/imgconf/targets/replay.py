@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from imgconf.errors import UsageError
 from imgconf.redact import REDACTOR
 from imgconf.report.outcome import RunKind
-from imgconf.targets.base import Connection, RunSettings
+from imgconf.targets.base import Connection, ObservedTraffic, RunSettings
 from imgconf.vendors.base import Vendor
 from imgconf.wire import cassette
 from imgconf.wire.budget import Budget
@@ -98,24 +98,19 @@ class ReplayTarget:
         )
 
 
-class RecordedTraffic:
-    """Traffic recorded by anyone (a HAR file, a cassette), held to the specs by `imgconf validate`.
-
-    Nothing is sent to it: it names where the exchanges came from, so the outcome has a target like any run.
-    """
+class RecordedTraffic(ObservedTraffic):
+    """Traffic recorded by anyone (a HAR file, a cassette), held to the specs by `imgconf validate`."""
 
     name = "replay"
-    reaches_loopback = False
     metered = True
-    drifts_allowed = False
-    operator_credentials = False
-    paced = False
-    thorough = False
-    callback: str | None = None
-    latency_budget_s: float | None = None
+    refusal = "recorded traffic is validated as it is; nothing can be sent to it"
 
     def __init__(self, path: Path) -> None:
         self.path = path
+
+    @property
+    def origin(self) -> str:
+        return f"exchanges recorded in {self.path}"
 
     def describe(self) -> str:
         return f"traffic recorded in {self.path}"
@@ -125,13 +120,3 @@ class RecordedTraffic:
 
     def run_kind(self, drifts: Mapping[str, frozenset[str]]) -> RunKind:
         return RunKind.VALIDATE
-
-    def planned_urls(self, vendor: Vendor) -> dict[str, str]:
-        return {name: f"exchanges recorded in {self.path}" for name in vendor.spec_files}
-
-    @contextmanager
-    def connect(
-        self, vendors: list[Vendor], settings: RunSettings, recorder: Recorder
-    ) -> Iterator[dict[str, Connection]]:
-        raise UsageError("recorded traffic is validated as it is; nothing can be sent to it")
-        yield {}
