@@ -45,6 +45,10 @@ def selftest(request, tmp_path_factory):
         "smoke",
         "--seeds",
         str(SEEDS),
+        # Its runs mostly wait (served emulators, latency drifts, documented rate windows), not compute:
+        # four at a time keep the two cores busy.
+        "--workers",
+        "4",
         "--over-http",
         "--http-mode",
         "thorough",
