@@ -12,13 +12,9 @@ import base64
 import pytest
 
 from conftest import clean_env, served
-from imgconf import images
-from imgconf.emulator.huawei import DEFAULT_CREDENTIALS
+from huawei_sdk_support import ACCOUNT, IMAGE, clean_sdk_environment, client, tagging
 
 pytest.importorskip("huaweicloudsdkimage")
-
-ACCOUNT = DEFAULT_CREDENTIALS[0]
-IMAGE = base64.b64encode(images.render(160, 120, seed=8, fmt="jpeg")).decode()
 
 
 @pytest.fixture(scope="module")
@@ -29,26 +25,8 @@ def endpoint():
 
 @pytest.fixture
 def sdk_env(tmp_path, monkeypatch):
-    """HOME in a temporary folder (the SDK writes ~/.huaweicloud/application_id) and no stray SDK settings."""
-    monkeypatch.setenv("HOME", str(tmp_path))
-    for name in list(__import__("os").environ):
-        if name.startswith("HUAWEICLOUD_SDK_") or name.lower() in ("http_proxy", "https_proxy", "all_proxy"):
-            monkeypatch.delenv(name)
+    clean_sdk_environment(monkeypatch, tmp_path)
     return monkeypatch
-
-
-def client(endpoint: str, sk: str = ACCOUNT["sk"], project_id: str | None = ACCOUNT["project_id"]):
-    from huaweicloudsdkcore.auth.credentials import BasicCredentials
-    from huaweicloudsdkimage.v2 import ImageClient
-
-    credentials = BasicCredentials(ACCOUNT["ak"], sk, project_id)
-    return ImageClient.new_builder().with_credentials(credentials).with_endpoint(endpoint).build()
-
-
-def tagging(**fields):
-    from huaweicloudsdkimage.v2 import ImageTaggingReq, RunImageTaggingRequest
-
-    return RunImageTaggingRequest(body=ImageTaggingReq(**fields))
 
 
 def test_run_image_tagging_gets_a_parsed_answer(endpoint, sdk_env):

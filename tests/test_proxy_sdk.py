@@ -15,20 +15,15 @@ signature holds upstream:
 
 from __future__ import annotations
 
-import base64
 import json
 
 import pytest
 
 from conftest import clean_env, served
-from imgconf import images
-from imgconf.emulator.huawei import DEFAULT_CREDENTIALS
+from huawei_sdk_support import ACCOUNT, IMAGE, clean_sdk_environment, client, tagging
 from proxy_support import proxy_cli
 
 pytest.importorskip("huaweicloudsdkimage")
-
-ACCOUNT = DEFAULT_CREDENTIALS[0]
-IMAGE = base64.b64encode(images.render(160, 120, seed=8, fmt="jpeg")).decode()
 
 
 @pytest.fixture(scope="module")
@@ -39,30 +34,8 @@ def endpoint():
 
 @pytest.fixture
 def sdk_env(tmp_path, monkeypatch):
-    monkeypatch.setenv("HOME", str(tmp_path))
-    for name in list(__import__("os").environ):
-        if name.startswith("HUAWEICLOUD_SDK_") or name.lower() in (
-            "http_proxy",
-            "https_proxy",
-            "all_proxy",
-            "no_proxy",
-        ):
-            monkeypatch.delenv(name)
+    clean_sdk_environment(monkeypatch, tmp_path)
     return monkeypatch
-
-
-def client(endpoint: str):
-    from huaweicloudsdkcore.auth.credentials import BasicCredentials
-    from huaweicloudsdkimage.v2 import ImageClient
-
-    credentials = BasicCredentials(ACCOUNT["ak"], ACCOUNT["sk"], ACCOUNT["project_id"])
-    return ImageClient.new_builder().with_credentials(credentials).with_endpoint(endpoint).build()
-
-
-def tagging(**fields):
-    from huaweicloudsdkimage.v2 import ImageTaggingReq, RunImageTaggingRequest
-
-    return RunImageTaggingRequest(body=ImageTaggingReq(**fields))
 
 
 def _answer(response) -> dict:
