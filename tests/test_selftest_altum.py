@@ -11,3 +11,4 @@ from selftest_checks import (  # noqa: F401 - collected here, for this vendor
 )
 
 VENDOR = "altum"
+PLAIN = True  # the plain-schemathesis column: cheap here (a small spec, fixed-header credentials)

@@ -8,21 +8,17 @@ as isolated from the tests and from the other commands as a fresh `python -m img
 
 from __future__ import annotations
 
+import gc
 import io
 import os
 import sys
 from pathlib import Path
 
-import _hypothesis_pytestplugin  # noqa: F401 - imported by every run's pytest
-import schemathesis.pytest.plugin  # noqa: F401 - imported by every run's pytest
-
 import imgconf.cli
-from imgconf import emulator, vendors
+from imgconf import vendors
+from imgconf.runner import selftest
 
-for _vendor in vendors.all_vendors().values():
-    _ = _vendor.specs
-for _emulator in emulator.all_emulators():
-    emulator.get(_emulator)
+selftest.warm(list(vendors.all_vendors()))
 
 
 def command(argv: list[str], env: dict[str, str], cwd: str, stdout: str, stderr: str) -> None:
@@ -37,6 +33,7 @@ def command(argv: list[str], env: dict[str, str], cwd: str, stdout: str, stderr:
     sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8")
     sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8", line_buffering=True)
     sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding="utf-8", line_buffering=True)
+    gc.freeze()  # the warm server's heap is never garbage: keep it out of the command's collections
     os.environ.clear()
     os.environ.update(env)
     os.chdir(cwd)

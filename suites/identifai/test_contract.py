@@ -13,7 +13,6 @@ from hypothesis import Phase
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
-from imgconf import specs
 from imgconf.checks import checks_for
 from imgconf.testing import active, contract, strategies
 from imgconf.testing.client import current_client
@@ -37,8 +36,7 @@ def _stateful_schema() -> Any:
     """
     config = contract.config_for("identifai")
     config["phases"]["stateful"] = {"enabled": True}
-    path = str(specs.spec_path("identifai.yaml"))
-    return schemathesis.openapi.from_path(path, config=schemathesis.Config.from_dict(config))
+    return contract.from_spec("identifai.yaml", schemathesis.Config.from_dict(config))
 
 
 stateful = _stateful_schema()

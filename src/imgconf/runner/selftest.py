@@ -154,17 +154,69 @@ def _imgconf(
     return RunOutcome(code, report, None, seconds)
 
 
+# What a run imports only once it collects and runs the suites (pytest's default plugins, schemathesis'
+# OpenAPI machinery, Pillow's codecs, the suites' helpers): ~0.5 s of every forked run, imported once here.
+# A module missing from the list costs time, never correctness: the run imports it itself.
+WARM_MODULES = (
+    "schemathesis.pytest.plugin",
+    "_hypothesis_pytestplugin",
+    "_pytest.python",
+    "_pytest.faulthandler",
+    "_pytest.helpconfig",
+    "_pytest.pastebin",
+    "_pytest.setuponly",
+    "_pytest.setupplan",
+    "_pytest.skipping",
+    "_pytest.threadexception",
+    "_pytest.tracemalloc",
+    "_pytest.unittest",
+    "_pytest.warnings",
+    "schemathesis.specs.openapi.schemas",
+    "schemathesis.specs.openapi._hypothesis",
+    "schemathesis.specs.openapi.coverage",
+    "schemathesis.specs.openapi.examples",
+    "schemathesis.specs.openapi.negative",
+    "schemathesis.specs.openapi.stateful",
+    "schemathesis.specs.openapi.stateful.inference",
+    "schemathesis.specs.openapi.adapter",
+    "schemathesis.specs.openapi.auths",
+    "schemathesis.generation.stateful.control",
+    "schemathesis.generation.jsonschema.strategy",
+    "schemathesis.engine.supervisor",
+    "schemathesis.transport.requests",
+    "schemathesis.transport.asgi",
+    "schemathesis.transport.wsgi",
+    "schemathesis.generation.body_overrides",
+    "schemathesis.generation.dictionaries",
+    "hypothesis.strategies._internal.flatmapped",
+    "pdb",
+    "PIL.JpegImagePlugin",
+    "PIL.PngImagePlugin",
+    "PIL.GifImagePlugin",
+    "PIL.BmpImagePlugin",
+    "PIL.PpmImagePlugin",
+    "imgconf.testing.examples",
+    "imgconf.testing.latency",
+    "imgconf.vendors.huawei.clients",
+    "imgconf.vendors.huawei.probes",
+)
+
+
 def warm(vendors: list[str]) -> None:
     """Import and load, once in this process, what every forked run would otherwise repeat.
 
-    The selected vendors' specs (parsed and validated), their emulators, and the modules pytest imports
-    for the suites; a run still collects its suites itself, with its own options.
+    The selected vendors' specs (parsed and validated), their emulators, and the modules a run imports
+    (`WARM_MODULES`); a run still collects its suites itself, with its own options.
     """
     for vendor_id in vendors:
         _ = registry.get(vendor_id).specs
         emulator.get(vendor_id)
-    for module in ("schemathesis.pytest.plugin", "_hypothesis_pytestplugin", "_pytest.python"):
+    for module in WARM_MODULES:
         importlib.import_module(module)
+    # Hypothesis harvests constants from each local module it has not seen yet, at every run's collection
+    # (~0.2 s); seen here once, a run harvests only its own suite modules, to the same set of constants.
+    providers = importlib.import_module("hypothesis.internal.conjecture.providers")
+    getattr(providers, "_get_local_constants", lambda: None)()
 
 
 def _attributable(report: dict[str, Any], drift: Drift) -> list[dict[str, Any]]:

@@ -133,6 +133,20 @@ def pytest_configure(config: pytest.Config) -> None:
     except ImgconfError as exc:
         raise pytest.UsageError(exc.message) from None
     config.stash[STATE] = RunState(options)
+    config.pluginmanager.register(PassOver(), "imgconf-pass-over")
+
+
+class PassOver:
+    """Once the run is stopping (`RunState.stopping`), its remaining tests are passed over without a report.
+
+    Not pytest's `session.shouldstop`: pytest ends such a session through its Ctrl-C path, whose terminal
+    reporter renders a long traceback of the stop (~0.3 s of every selftest run) only to discard it.
+    A plugin of its own, as this module's `pytest_runtest_protocol` is a wrapper that always runs the test.
+    """
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> bool | None:
+        return True if run_state(item.config).stopping else None
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -235,8 +249,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                 # every vendor with a stop rule has (the selftest serves one drift per vendor in one run).
                 state.stopped |= {finding.vendor for finding in state.collector.findings if finding.rule["id"] in stop}
                 waiting = {rule.split(".", 1)[0] for rule in stop} & set(state.options.vendors)
-                if waiting <= state.stopped:
-                    item.session.shouldstop = "a finding named a rule the run was asked to stop on"
+                state.stopping = waiting <= state.stopped
     return report
 
 
@@ -245,8 +258,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if state is None:
         return
     runner = _runner(session.config)
-    # pytest reports a stop it was asked for (`shouldstop`: the selftest's stop-on-rule) as INTERRUPTED too.
-    if exitstatus == pytest.ExitCode.INTERRUPTED and state.fatal is None and not session.shouldstop:
+    if exitstatus == pytest.ExitCode.INTERRUPTED and state.fatal is None:
         # Ctrl-C, or SIGTERM, which the runner turns into the same KeyboardInterrupt and names.
         state.interrupted = getattr(runner, "interrupted_by", None) or "SIGINT"
     outcome = state.collector.build(interrupted=state.interrupted, fatal=state.fatal)

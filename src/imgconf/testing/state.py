@@ -51,6 +51,8 @@ class RunState:
         self.interrupted: str | None = None
         # Vendors whose stop rule a finding named (`--stop-on-rule`): their remaining tests are skipped.
         self.stopped: set[str] = set()
+        # Every vendor with a stop rule has named it: the run's remaining tests are not run at all.
+        self.stopping = False
         self.fresh = random.Random(options.nonce)
         # What a vendor's own suite helpers keep for the length of the run (Huawei's clients and token).
         self.memo: dict[str, Any] = {}
