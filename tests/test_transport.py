@@ -122,6 +122,23 @@ def test_the_pacer_keeps_every_window():
     assert clock.now == sent[-1]
 
 
+def test_a_request_counts_in_the_window_until_its_answer_is_back():
+    """One that left early but arrived late counts until its answer: later ones may not crowd it at the vendor."""
+    clock = FakeClock()
+    start = clock.now
+    pacer = Pacer((RateLimit(2, 1.0, ("GET",)),), clock=clock, sleep=clock.sleep)
+    slow = pacer.wait("GET")  # leaves at 0; the vendor counts it at 0.4, say, and it is answered then
+    pacer.answered(pacer.wait("GET"))  # leaves and is answered at 0
+    clock.now += 0.4
+    pacer.answered(slow)
+    pacer.answered(pacer.wait("GET"))  # room once the quick one has left the window: 1.05
+    assert clock.now - start == pytest.approx(1.0 + pacer.margin)
+    pacer.wait("GET")
+    # Counted from when they left, both first requests were gone at 1.05, and this one would have gone with the
+    # third, two requests in the vendor's second beside `slow`.
+    assert clock.now - start == pytest.approx(0.4 + 1.0 + pacer.margin)
+
+
 @pytest.mark.parametrize(("value", "expected"), [("12", 12.0), (None, None), ("soon", None), ("0", 0.0)])
 def test_retry_after_seconds(value, expected):
     assert retry_after(value) == expected

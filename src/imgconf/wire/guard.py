@@ -131,9 +131,12 @@ class GuardedAdapter(requests.adapters.BaseAdapter):
         while True:
             guard.breaker.check(guard.vendor)
             guard.budget.take(guard.vendor)
-            if guard.pacer is not None:
-                guard.pacer.wait(request.method or "GET")
-            response = self._send_and_record(request, **kwargs)
+            paced = guard.pacer.wait(request.method or "GET") if guard.pacer is not None else None
+            try:
+                response = self._send_and_record(request, **kwargs)
+            finally:
+                if guard.pacer is not None and paced is not None:
+                    guard.pacer.answered(paced)
             if response.status_code != 429 or observing_429():
                 return response
             guard.recorder.throttle(guard.vendor, response.headers.get("Retry-After"))
