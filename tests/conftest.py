@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import multiprocessing.context
+import multiprocessing.forkserver
 import os
 import socket
 import subprocess
@@ -59,6 +60,18 @@ def _forks() -> multiprocessing.context.ForkServerContext:
     if _forkserver is None:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["warm_imgconf"])
+        # Python 3.11's fork server ignores the sys.path it is handed, so its preload of warm_imgconf (in this
+        # folder) failed silently and every command imported and loaded everything itself (~2 s each, measured):
+        # the server finds the module through PYTHONPATH instead. The commands' own environment is set anew.
+        previous = os.environ.get("PYTHONPATH")
+        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).parent), previous]))
+        try:
+            multiprocessing.forkserver.ensure_running()
+        finally:
+            if previous is None:
+                os.environ.pop("PYTHONPATH", None)
+            else:
+                os.environ["PYTHONPATH"] = previous
         _forkserver = context
     return _forkserver
 

@@ -33,6 +33,7 @@ import os
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -215,8 +216,11 @@ def warm(vendors: list[str]) -> None:
         importlib.import_module(module)
     # Hypothesis harvests constants from each local module it has not seen yet, at every run's collection
     # (~0.2 s); seen here once, a run harvests only its own suite modules, to the same set of constants.
+    # Hypothesis warns of its constants cache being touched before a test session: here that is the point.
     providers = importlib.import_module("hypothesis.internal.conjecture.providers")
-    getattr(providers, "_get_local_constants", lambda: None)()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        getattr(providers, "_get_local_constants", lambda: None)()
 
 
 def _attributable(report: dict[str, Any], drift: Drift) -> list[dict[str, Any]]:
