@@ -7,6 +7,7 @@ import multiprocessing
 import multiprocessing.context
 import multiprocessing.forkserver
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -121,6 +122,70 @@ def _read(path: Path) -> str:
     return path.read_text(errors="replace") if path.exists() else ""
 
 
+class Forked:
+    """A long-running `imgconf` command (a served emulator, a proxy) forked from the fork server: the part of
+    subprocess.Popen the tests use (pid, poll, send_signal, terminate, kill, wait, communicate -> text).
+
+    Each of those commands used to be a fresh interpreter, ~2.5 s of imports and spec loading before it served
+    anything; the environment and directory are the command's own either way.
+    """
+
+    def __init__(self, argv: list[str], env: dict[str, str], cwd: str) -> None:
+        import warm_imgconf  # the fork server's preload; here only to hand it the function it runs
+
+        self._tmp = tempfile.TemporaryDirectory(prefix="imgconf-bg-")
+        self._stdout, self._stderr = Path(self._tmp.name) / "stdout", Path(self._tmp.name) / "stderr"
+        command = (argv, env, cwd, str(self._stdout), str(self._stderr))
+        self._process = _forks().Process(target=warm_imgconf.command, args=command)
+        self._process.start()
+        self.pid = int(self._process.pid or 0)
+        self.args = ["imgconf", *argv]
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None and self._process.exitcode is not None:
+            self.returncode = self._process.exitcode
+            self._process.join()
+        return self.returncode
+
+    def send_signal(self, sig: int) -> None:
+        if self.poll() is None:
+            os.kill(self.pid, sig)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def wait(self, timeout: float | None = None) -> int:
+        self._process.join(timeout)
+        code = self.poll()
+        if code is None:
+            raise subprocess.TimeoutExpired(self.args, timeout or 0)
+        return code
+
+    def communicate(self, timeout: float | None = None) -> tuple[str, str]:
+        self.wait(timeout)
+        output = (_read(self._stdout), _read(self._stderr))
+        self._tmp.cleanup()
+        return output
+
+
+def started(argv: list[str], env: dict[str, str], cwd: str | Path) -> Forked | subprocess.Popen[str]:
+    """`imgconf ARGV` left running: forked from the fork server, or a fresh process with IMGCONF_TEST_FRESH=1."""
+    if env.get("IMGCONF_ROOT") or os.environ.get("IMGCONF_TEST_FRESH") == "1":
+        return subprocess.Popen(
+            [sys.executable, "-m", "imgconf", *argv],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=cwd,
+        )
+    return Forked(argv, env, str(cwd))
+
+
 @pytest.fixture
 def cli(tmp_path: Path):
     def run(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> Result:
@@ -142,16 +207,12 @@ def served(*args: str, env: dict[str, str] | None = None) -> Iterator[dict[str, 
 
     with tempfile.TemporaryDirectory() as tmp:
         ready = Path(tmp) / "ready.json"
-        process = subprocess.Popen(
-            [sys.executable, "-m", "imgconf", "emulator", "serve", "--port", "0", "--ready-file", str(ready), *args],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            env=env or clean_env(),
-        )
+        argv = ["emulator", "serve", "--port", "0", "--ready-file", str(ready), *args]
+        process = started(argv, env or clean_env(), tmp)
         try:
             deadline = time.monotonic() + 30
             while not ready.exists():
-                assert process.poll() is None, process.stderr.read().decode() if process.stderr else "exited"
+                assert process.poll() is None, process.communicate()[1]
                 assert time.monotonic() < deadline, "emulator did not start"
                 time.sleep(0.05)
             yield json.loads(ready.read_text())

@@ -13,7 +13,6 @@ import base64
 import json
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -25,7 +24,7 @@ from typing import Any
 import requests
 import uvicorn
 
-from conftest import clean_env
+from conftest import Forked, clean_env, started
 from imgconf import emulator, images
 from imgconf import vendors as registry
 from imgconf.emulator.config import EmulatorConfig
@@ -189,6 +188,7 @@ class Client:
     base: str
     session: requests.Session = field(default_factory=requests.Session)
     proxy: str | None = None  # forward-proxy mode: the base is the upstream, the proxy is the HTTP proxy
+    sent: int = 0  # requests sent through `send`: how many exchanges the relay will hand its sink
 
     def __post_init__(self) -> None:
         if self.proxy:
@@ -201,7 +201,17 @@ class Client:
             keys = registry.get(self.vendor).auth.invalid(keys)
         if auth != "none":
             registry.get(self.vendor).auth.apply(prepared, keys)
+        self.sent += 1
         return self.session.send(prepared, timeout=20)
+
+
+def settled(seen: list[Proxied], count: int, timeout: float = 10.0) -> list[Proxied]:
+    """`seen` once it holds `count` exchanges: the relay hands one to its sink just after the client has its
+    answer, so a loaded machine can run the test's next line first."""
+    deadline = time.monotonic() + timeout
+    while len(seen) < count and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return seen
 
 
 def altum_traffic(client: Client) -> None:
@@ -261,6 +271,7 @@ def identifai_traffic(client: Client) -> None:
             requests.Request("GET", client.base + "/api/classifications", params={"identifiers[]": identifier})
         )
         throttled.headers["X-Api-Key"] = keys["throttled_api_key"]
+        client.sent += 1
         client.session.send(throttled, timeout=20)
 
 
@@ -289,7 +300,7 @@ TRAFFIC = {
 @dataclass
 class ProxyProcess:
     url: str
-    process: subprocess.Popen[str]
+    process: Forked | subprocess.Popen[str]
     out: Path
     stdout: str = ""
     stderr: str = ""
@@ -309,11 +320,9 @@ def proxy_cli(vendor: str, upstream: str, out: Path, *args: str) -> Iterator[Pro
     """`imgconf proxy` in a child process, exactly as a user starts it; stopped with SIGTERM if still running."""
     ready = out / f".ready-{vendor}.json"
     out.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "imgconf", "proxy", "--vendor", vendor, "--upstream", upstream]
+    command = ["proxy", "--vendor", vendor, "--upstream", upstream]
     command += ["--listen", "127.0.0.1:0", "--out", str(out / "reports"), "--ready-file", str(ready), *args]
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=clean_env(), cwd=out
-    )
+    process = started(command, clean_env(), out)
     deadline = time.monotonic() + 30
     while not ready.exists():
         if process.poll() is not None:

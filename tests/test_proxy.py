@@ -26,6 +26,7 @@ from proxy_support import (
     emulators,
     outcome_of,
     send,
+    settled,
 )
 
 VENDORS = ["altum", "identifai", "imagerecognize", "huawei"]
@@ -80,7 +81,7 @@ def swept(relays):
             proxy, seen = relays.start(url)
             client = Client(vendor, url, proxy=proxy) if vendor in FORWARD else Client(vendor, proxy)
             TRAFFIC[vendor](client)
-            outcomes[name or vendor] = outcome_of(vendor, url, seen)
+            outcomes[name or vendor] = outcome_of(vendor, url, settled(seen, client.sent))
     return outcomes
 
 
@@ -129,7 +130,7 @@ def test_documented_samples_get_the_same_answers_through_the_proxy(relays, vendo
             assert one.status_code == other.status_code
             assert one.content == other.content
             assert _stable(one.headers) == _stable(other.headers)
-        outcome = outcome_of(vendor, behind, seen)
+        outcome = outcome_of(vendor, behind, settled(seen, len(samples)))
     assert len(seen) == len(samples)
     assert vendor_rules(outcome) == set()
 
@@ -246,7 +247,7 @@ def test_an_upstream_that_is_down_gets_a_502_and_the_report_says_unreachable(rel
     assert len(response.content) < 200
     again = requests.post(proxy + "/labelling/url", json={}, timeout=10)  # the proxy is still there
     assert again.status_code == 502
-    outcome = outcome_of("altum", upstream, seen)
+    outcome = outcome_of("altum", upstream, settled(seen, 2))
     assert str(outcome.vendors[0].state) == "unreachable"
     assert outcome.findings == []
     assert outcome.exit_code == 3
@@ -274,7 +275,7 @@ def test_forward_requests_go_to_the_upstream_they_name_and_reverse_ones_to_the_f
     assert _raw(proxy, f"POST /v1.0/image/tagging HTTP/1.1\r\nHost: x\r\n{chunked}".encode()) == Echo.REPLY
     assert len(iam.received) == 1 and iam.received[0].startswith(b"POST /v3/projects HTTP/1.1")
     assert len(service.received) == 2
-    assert [proxied.url for proxied in seen] == [
+    assert [proxied.url for proxied in settled(seen, 3)] == [
         f"{iam.url}/v3/projects",
         f"{service.url}/v1.0/image/tagging",
         f"{service.url}/v1.0/image/tagging",
