@@ -1,0 +1,68 @@
+"""A pytest plugin for bench_peers.py's `gen` section: counts and times contract cases, and can skip sending them.
+
+Loaded into `imgconf run`'s in-process pytest by the bench only, through `PYTEST_PLUGINS=contract_cases` with
+bench/ on `PYTHONPATH` (pytest honours `PYTEST_PLUGINS` with autoloading off); nothing in imgconf knows it.
+
+- `IMGCONF_BENCH_CONTRACT=send`: every `ApiClient.call_and_validate(case)` runs as usual (sent to the target,
+  every check run on the answer), and is counted.
+- `IMGCONF_BENCH_CONTRACT=skip`: the same call is counted and returns at once: the case was drawn (schema,
+  configuration, strategies, hooks, auth provider, seed and examples all as in a real run) and never sent.
+
+Both modes wrap the call the same way, so the counting costs both alike. A contract test is one schemathesis
+parametrises (a `SchemathesisFunction`); its time is pytest's call phase (Hypothesis' whole loop over the cases, not
+fixture setup), summed over those tests. The totals go as JSON to `IMGCONF_BENCH_CONTRACT_OUT`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from schemathesis.pytest.plugin import SchemathesisFunction
+
+from imgconf.testing import client
+
+MODE = os.environ.get("IMGCONF_BENCH_CONTRACT", "send")
+OUT = os.environ.get("IMGCONF_BENCH_CONTRACT_OUT")
+TOTALS: dict[str, Any] = {"mode": MODE, "cases": 0, "seconds": 0.0, "tests": 0, "per_test": []}
+
+_original = client.ApiClient.call_and_validate
+_cases = 0
+
+
+def _counted(self: client.ApiClient, case: Any) -> Any:
+    global _cases
+    _cases += 1
+    if MODE == "skip":
+        return None
+    return _original(self, case)
+
+
+client.ApiClient.call_and_validate = _counted  # type: ignore[method-assign]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    global _cases
+    if not isinstance(item, SchemathesisFunction):
+        return (yield)
+    _cases = 0
+    started = time.perf_counter()
+    try:
+        return (yield)
+    finally:
+        elapsed = time.perf_counter() - started
+        TOTALS["cases"] += _cases
+        TOTALS["seconds"] += elapsed
+        TOTALS["tests"] += 1
+        TOTALS["per_test"].append([item.nodeid, _cases, round(elapsed, 4)])
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if OUT:
+        Path(OUT).write_text(json.dumps(TOTALS))
