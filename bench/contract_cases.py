@@ -10,7 +10,8 @@ bench/ on `PYTHONPATH` (pytest honours `PYTEST_PLUGINS` with autoloading off); n
 
 Both modes wrap the call the same way, so the counting costs both alike. A contract test is one schemathesis
 parametrises (a `SchemathesisFunction`); its time is pytest's call phase (Hypothesis' whole loop over the cases, not
-fixture setup), summed over those tests. The totals go as JSON to `IMGCONF_BENCH_CONTRACT_OUT`.
+fixture setup), summed over those tests, as wall time and as the process's CPU time (every thread: the
+emulator's too). The totals go as JSON to `IMGCONF_BENCH_CONTRACT_OUT`.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from imgconf.testing import client
 
 MODE = os.environ.get("IMGCONF_BENCH_CONTRACT", "send")
 OUT = os.environ.get("IMGCONF_BENCH_CONTRACT_OUT")
-TOTALS: dict[str, Any] = {"mode": MODE, "cases": 0, "seconds": 0.0, "tests": 0, "per_test": []}
+TOTALS: dict[str, Any] = {"mode": MODE, "cases": 0, "seconds": 0.0, "cpu_seconds": 0.0, "tests": 0, "per_test": []}
 
 _original = client.ApiClient.call_and_validate
 _cases = 0
@@ -52,15 +53,16 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     if not isinstance(item, SchemathesisFunction):
         return (yield)
     _cases = 0
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     try:
         return (yield)
     finally:
-        elapsed = time.perf_counter() - started
+        elapsed, used = time.perf_counter() - started, time.process_time() - cpu
+        TOTALS["cpu_seconds"] += used
         TOTALS["cases"] += _cases
         TOTALS["seconds"] += elapsed
         TOTALS["tests"] += 1
-        TOTALS["per_test"].append([item.nodeid, _cases, round(elapsed, 4)])
+        TOTALS["per_test"].append([item.nodeid, _cases, round(elapsed, 4), round(used, 4)])
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
