@@ -23,7 +23,10 @@ What runs, rounds interleaved (A B C ... A B C ...) so machine noise hits every 
   tests is printed beside). Time is pytest's call phase of the schemathesis tests (Hypothesis' loop, no fixture
   setup), summed per vendor; the figure is cases per wall second, and the detail gives the same ratio per CPU
   second of the process (all its threads, the in-process emulator's included), which a machine shared with
-  other work disturbs far less. The two variants must draw the same number of cases, or the bench stops.
+  other work disturbs far less; and the sending run's own split, its time outside `call_and_validate` over its
+  whole time (the same ratio if generating costs what it costs alone, measured in one process at one moment,
+  so load that comes and goes between the two runs does not move it). The two variants must draw the same
+  number of cases, or the bench stops.
 - req/s: `imgconf emulator serve` beside Prism's `mock` (bench/prism/, pinned by its package-lock.json,
   default logging, to a file) on the same spec and the same valid request, with `wrk -t1 -c16`.
 
@@ -393,8 +396,8 @@ def bench_walls(rounds: int, quick: bool) -> list[str]:
 GEN_VENDORS = ("altum", "identifai", "imagerecognize", "huawei")
 
 
-def contract_run(mode: str, profile: str, work: Path) -> dict[str, tuple[int, float, int, float]]:
-    """One `imgconf run -k test_contract` with bench/contract_cases.py: {vendor: (cases, s, requests, CPU s)}."""
+def contract_run(mode: str, profile: str, work: Path) -> dict[str, tuple[int, float, int, float, float]]:
+    """`imgconf run -k test_contract` with bench/contract_cases.py: {vendor: (cases, s, requests, CPU s, s sending)}."""
     work.mkdir(parents=True, exist_ok=True)
     out, totals = work / "reports", work / f"contract-{mode}.json"
     command = [sys.executable, "-m", "imgconf", "run", "-k", "test_contract", "--profile", profile]
@@ -424,16 +427,16 @@ def contract_run(mode: str, profile: str, work: Path) -> dict[str, tuple[int, fl
     for test in report["tests"]:
         if test["nodeid"] in counted:
             sent[test["nodeid"]] += int(test["requests"])
-    result: dict[str, tuple[int, float, int, float]] = {}
-    for nodeid, cases, seconds, cpu in data["per_test"]:
+    result: dict[str, tuple[int, float, int, float, float]] = {}
+    for nodeid, cases, seconds, cpu, inside in data["per_test"]:
         vendor = nodeid.split("/", 1)[0]
-        before = result.get(vendor, (0, 0.0, 0, 0.0))
-        result[vendor] = (before[0] + cases, before[1] + seconds, before[2], before[3] + cpu)
+        before = result.get(vendor, (0, 0.0, 0, 0.0, 0.0))
+        result[vendor] = (before[0] + cases, before[1] + seconds, before[2], before[3] + cpu, before[4] + inside)
     for nodeid, requests_sent in sent.items():
         vendor = nodeid.split("/", 1)[0]
         if vendor in result and nodeid in counted:
-            cases, seconds, requests_before, cpu = result[vendor]
-            result[vendor] = (cases, seconds, requests_before + requests_sent, cpu)
+            cases, seconds, requests_before, cpu, inside = result[vendor]
+            result[vendor] = (cases, seconds, requests_before + requests_sent, cpu, inside)
     return result
 
 
@@ -441,7 +444,7 @@ def bench_gen(rounds: int, profile: str) -> list[str]:
     lines = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        samples: dict[str, dict[str, list[tuple[int, float, int, float]]]] = {"send": {}, "skip": {}}
+        samples: dict[str, dict[str, list[tuple[int, float, int, float, float]]]] = {"send": {}, "skip": {}}
         for _ in range(rounds):
             for mode in ("send", "skip"):
                 for vendor, sample in contract_run(mode, profile, work / mode).items():
@@ -452,14 +455,17 @@ def bench_gen(rounds: int, profile: str) -> list[str]:
                 continue
             if {s[0] for s in sent} != {d[0] for d in drawn} or len({s[0] for s in sent}) != 1:
                 raise SystemExit(f"{vendor}: cases differ: sent {[s[0] for s in sent]}, drawn {[d[0] for d in drawn]}")
-            send_rate = [cases / seconds for cases, seconds, _, _ in sent]
-            gen_rate = [cases / seconds for cases, seconds, _, _ in drawn]
-            send_cpu = [cases / cpu for cases, _, _, cpu in sent]
-            gen_cpu = [cases / cpu for cases, _, _, cpu in drawn]
+            send_rate = [cases / seconds for cases, seconds, *_ in sent]
+            gen_rate = [cases / seconds for cases, seconds, *_ in drawn]
+            send_cpu = [cases / cpu for cases, _, _, cpu, _ in sent]
+            gen_cpu = [cases / cpu for cases, _, _, cpu, _ in drawn]
+            # The sending run's own split: its generating time over its whole time (one process, one moment).
+            split = [(seconds - inside) / seconds for _, seconds, _, _, inside in sent]
             lines.append(
                 f"| contract cases/s ÷ generation only, {vendor} ({profile}) | {summary(ratios(send_rate, gen_rate))}x "
                 f"| >= 0.9x | sent+checked {summary(send_rate, 1)}, generated only {summary(gen_rate, 1)} cases/s; "
-                f"{sent[0][0]} cases, {sent[0][2]} requests; per CPU second {summary(ratios(send_cpu, gen_cpu))}x |"
+                f"{sent[0][0]} cases, {sent[0][2]} requests; per CPU second {summary(ratios(send_cpu, gen_cpu))}x; "
+                f"the sending run's own split (generating ÷ all) {summary(split)}x |"
             )
             print(lines[-1], flush=True)
     return lines

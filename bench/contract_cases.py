@@ -11,7 +11,8 @@ bench/ on `PYTHONPATH` (pytest honours `PYTEST_PLUGINS` with autoloading off); n
 Both modes wrap the call the same way, so the counting costs both alike. A contract test is one schemathesis
 parametrises (a `SchemathesisFunction`); its time is pytest's call phase (Hypothesis' whole loop over the cases, not
 fixture setup), summed over those tests, as wall time and as the process's CPU time (every thread: the
-emulator's too). The totals go as JSON to `IMGCONF_BENCH_CONTRACT_OUT`.
+emulator's too), and, in the sending variant, the wall time spent inside `call_and_validate` (so one run
+also splits its own time into generating and sending+checking). The totals go as JSON to `IMGCONF_BENCH_CONTRACT_OUT`.
 """
 
 from __future__ import annotations
@@ -34,14 +35,19 @@ TOTALS: dict[str, Any] = {"mode": MODE, "cases": 0, "seconds": 0.0, "cpu_seconds
 
 _original = client.ApiClient.call_and_validate
 _cases = 0
+_inside = 0.0
 
 
 def _counted(self: client.ApiClient, case: Any) -> Any:
-    global _cases
+    global _cases, _inside
     _cases += 1
     if MODE == "skip":
         return None
-    return _original(self, case)
+    started = time.perf_counter()
+    try:
+        return _original(self, case)
+    finally:
+        _inside += time.perf_counter() - started
 
 
 client.ApiClient.call_and_validate = _counted  # type: ignore[method-assign]
@@ -49,10 +55,10 @@ client.ApiClient.call_and_validate = _counted  # type: ignore[method-assign]
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
-    global _cases
+    global _cases, _inside
     if not isinstance(item, SchemathesisFunction):
         return (yield)
-    _cases = 0
+    _cases, _inside = 0, 0.0
     started, cpu = time.perf_counter(), time.process_time()
     try:
         return (yield)
@@ -62,7 +68,7 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
         TOTALS["cases"] += _cases
         TOTALS["seconds"] += elapsed
         TOTALS["tests"] += 1
-        TOTALS["per_test"].append([item.nodeid, _cases, round(elapsed, 4), round(used, 4)])
+        TOTALS["per_test"].append([item.nodeid, _cases, round(elapsed, 4), round(used, 4), round(_inside, 4)])
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
