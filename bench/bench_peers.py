@@ -21,11 +21,10 @@ What runs, rounds interleaved (A B C ... A B C ...) so machine noise hits every 
   seed and examples are the run's own, and cases are counted the same way in both (cases drawn; each sent case
   is one request: `ignored_auth`, the one check that re-sends, is off, and the report's request count of those
   tests is printed beside). Time is pytest's call phase of the schemathesis tests (Hypothesis' loop, no fixture
-  setup), summed per vendor; the figure is cases per wall second, and the detail gives the same ratio per CPU
-  second of the process (all its threads, the in-process emulator's included), which a machine shared with
-  other work disturbs far less; and the sending run's own split, its time outside `call_and_validate` over its
-  whole time (the same ratio if generating costs what it costs alone, measured in one process at one moment,
-  so load that comes and goes between the two runs does not move it). The two variants must draw the same
+  setup), summed per vendor; the figure is cases per wall second. The detail gives the sending run's own split,
+  its time outside `call_and_validate` over its whole time: the same ratio if generating costs what it costs
+  alone, but measured in one process at one moment, so load that comes and goes between the two runs (on a
+  shared machine it moves the two-run figure by +-50%) does not move it. The two variants must draw the same
   number of cases, or the bench stops.
 - req/s: `imgconf emulator serve` beside Prism's `mock` (bench/prism/, pinned by its package-lock.json,
   default logging, to a file) on the same spec and the same valid request, with `wrk -t1 -c16`.
@@ -457,14 +456,12 @@ def bench_gen(rounds: int, profile: str) -> list[str]:
                 raise SystemExit(f"{vendor}: cases differ: sent {[s[0] for s in sent]}, drawn {[d[0] for d in drawn]}")
             send_rate = [cases / seconds for cases, seconds, *_ in sent]
             gen_rate = [cases / seconds for cases, seconds, *_ in drawn]
-            send_cpu = [cases / cpu for cases, _, _, cpu, _ in sent]
-            gen_cpu = [cases / cpu for cases, _, _, cpu, _ in drawn]
             # The sending run's own split: its generating time over its whole time (one process, one moment).
             split = [(seconds - inside) / seconds for _, seconds, _, _, inside in sent]
             lines.append(
                 f"| contract cases/s ÷ generation only, {vendor} ({profile}) | {summary(ratios(send_rate, gen_rate))}x "
                 f"| >= 0.9x | sent+checked {summary(send_rate, 1)}, generated only {summary(gen_rate, 1)} cases/s; "
-                f"{sent[0][0]} cases, {sent[0][2]} requests; per CPU second {summary(ratios(send_cpu, gen_cpu))}x; "
+                f"{sent[0][0]} cases, {sent[0][2]} requests; "
                 f"the sending run's own split (generating ÷ all) {summary(split)}x |"
             )
             print(lines[-1], flush=True)
