@@ -12,6 +12,20 @@ What runs, rounds interleaved (A B C ... A B C ...) so machine noise hits every 
   imgconf's `duration_s`). A case is one request sent (imgconf's report counts requests; st counts
   generated cases, one request each with its default checks minus `ignored_auth`'s re-sends).
 - walls: `imgconf run` smoke and full, all vendors, in-process; peak RSS of the full run (wait4's ru_maxrss).
+- gen: contract cases/s (each case generated, sent to the in-process emulator and checked) ÷ generation only
+  (the same cases drawn, never sent), per vendor. Both are one `imgconf run -k test_contract` (every vendor's
+  suites/<vendor>/test_contract.py: the schemathesis tests and, for identifAI, its stateful workflow, which is
+  not counted) with bench/contract_cases.py loaded into its pytest (`PYTEST_PLUGINS`): it wraps
+  `ApiClient.call_and_validate`, counts every case that reaches it and, in the generation-only variant, returns
+  at once instead of sending. So schema, configuration, strategies (image media types, hooks, auth provider),
+  seed and examples are the run's own, and cases are counted the same way in both (cases drawn; each sent case
+  is one request: `ignored_auth`, the one check that re-sends, is off, and the report's request count of those
+  tests is printed beside). Time is pytest's call phase of the schemathesis tests (Hypothesis' loop, no fixture
+  setup), summed per vendor; the figure is cases per wall second. The detail gives the sending run's own split,
+  its time outside `call_and_validate` over its whole time: the same ratio if generating costs what it costs
+  alone, but measured in one process at one moment, so load that comes and goes between the two runs (on a
+  shared machine it moves the two-run figure by +-50%) does not move it. The two variants must draw the same
+  number of cases, or the bench stops.
 - req/s: `imgconf emulator serve` beside Prism's `mock` (bench/prism/, pinned by its package-lock.json,
   default logging, to a file) on the same spec and the same valid request, with `wrk -t1 -c16`.
 
@@ -378,16 +392,92 @@ def bench_walls(rounds: int, quick: bool) -> list[str]:
     return lines
 
 
+GEN_VENDORS = ("altum", "identifai", "imagerecognize", "huawei")
+
+
+def contract_run(mode: str, profile: str, work: Path) -> dict[str, tuple[int, float, int, float, float]]:
+    """`imgconf run -k test_contract` with bench/contract_cases.py: {vendor: (cases, s, requests, CPU s, s sending)}."""
+    work.mkdir(parents=True, exist_ok=True)
+    out, totals = work / "reports", work / f"contract-{mode}.json"
+    command = [sys.executable, "-m", "imgconf", "run", "-k", "test_contract", "--profile", profile]
+    command += [arg for vendor in GEN_VENDORS for arg in ("--vendor", vendor)]
+    command += ["--out", str(out), "--no-history", "-q"]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            filter(None, [str(Path(__file__).resolve().parent), os.environ.get("PYTHONPATH")])
+        ),
+        "PYTEST_PLUGINS": "contract_cases",
+        "IMGCONF_BENCH_CONTRACT": mode,
+        "IMGCONF_BENCH_CONTRACT_OUT": str(totals),
+    }
+    with tempfile.TemporaryFile() as sink:
+        code = subprocess.run(command, stdout=sink, stderr=subprocess.STDOUT, cwd=work, env=env).returncode
+        sink.seek(0)
+        output = sink.read().decode(errors="replace")
+    # Sent: conformant. Generation only: nothing was checked, so the run is incomplete (3), never non-conformant.
+    if code != (0 if mode == "send" else 3) or not totals.exists():
+        raise SystemExit(f"imgconf run -k test_contract ({mode}): exit {code}\n{output[-800:]}")
+    data = json.loads(totals.read_text())
+    report = json.loads((out / (out / "LATEST").read_text().strip() / "report.json").read_text())
+    shutil.rmtree(out)
+    counted = {nodeid for nodeid, *_ in data["per_test"]}
+    sent = {t["nodeid"]: 0 for t in report["tests"]}
+    for test in report["tests"]:
+        if test["nodeid"] in counted:
+            sent[test["nodeid"]] += int(test["requests"])
+    result: dict[str, tuple[int, float, int, float, float]] = {}
+    for nodeid, cases, seconds, cpu, inside in data["per_test"]:
+        vendor = nodeid.split("/", 1)[0]
+        before = result.get(vendor, (0, 0.0, 0, 0.0, 0.0))
+        result[vendor] = (before[0] + cases, before[1] + seconds, before[2], before[3] + cpu, before[4] + inside)
+    for nodeid, requests_sent in sent.items():
+        vendor = nodeid.split("/", 1)[0]
+        if vendor in result and nodeid in counted:
+            cases, seconds, requests_before, cpu, inside = result[vendor]
+            result[vendor] = (cases, seconds, requests_before + requests_sent, cpu, inside)
+    return result
+
+
+def bench_gen(rounds: int, profile: str) -> list[str]:
+    lines = []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        samples: dict[str, dict[str, list[tuple[int, float, int, float, float]]]] = {"send": {}, "skip": {}}
+        for _ in range(rounds):
+            for mode in ("send", "skip"):
+                for vendor, sample in contract_run(mode, profile, work / mode).items():
+                    samples[mode].setdefault(vendor, []).append(sample)
+        for vendor in GEN_VENDORS:
+            sent, drawn = samples["send"].get(vendor, []), samples["skip"].get(vendor, [])
+            if not sent or not drawn:
+                continue
+            if {s[0] for s in sent} != {d[0] for d in drawn} or len({s[0] for s in sent}) != 1:
+                raise SystemExit(f"{vendor}: cases differ: sent {[s[0] for s in sent]}, drawn {[d[0] for d in drawn]}")
+            send_rate = [cases / seconds for cases, seconds, *_ in sent]
+            gen_rate = [cases / seconds for cases, seconds, *_ in drawn]
+            # The sending run's own split: its generating time over its whole time (one process, one moment).
+            split = [(seconds - inside) / seconds for _, seconds, _, _, inside in sent]
+            lines.append(
+                f"| contract cases/s ÷ generation only, {vendor} ({profile}) | {summary(ratios(send_rate, gen_rate))}x "
+                f"| >= 0.9x | sent+checked {summary(send_rate, 1)}, generated only {summary(gen_rate, 1)} cases/s; "
+                f"{sent[0][0]} cases, {sent[0][2]} requests; "
+                f"the sending run's own split (generating ÷ all) {summary(split)}x |"
+            )
+            print(lines[-1], flush=True)
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="1 round, 3 s wrk samples, smoke-sized runs")
     parser.add_argument("--rounds", type=int, default=None)
     parser.add_argument("--seconds", type=int, default=None, help="seconds per wrk sample")
-    parser.add_argument("--only", choices=("wrk", "runs", "walls"), action="append", help="some sections only")
+    parser.add_argument("--only", choices=("wrk", "runs", "walls", "gen"), action="append", help="some sections only")
     args = parser.parse_args()
     rounds = args.rounds or (1 if args.quick else 3)
     seconds = args.seconds or (3 if args.quick else 10)
-    sections = args.only or ["runs", "walls", "wrk"]
+    sections = args.only or ["runs", "walls", "gen", "wrk"]
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     print(f"bench_peers {started}, {rounds} rounds{' (quick)' if args.quick else ''}, {os.cpu_count()} CPUs")
     print("| figure | median (min-max) | goal | detail |\n|---|---|---|---|", flush=True)
@@ -396,6 +486,8 @@ def main() -> None:
         lines += bench_runs(rounds, "smoke" if args.quick else "full")
     if "walls" in sections:
         lines += bench_walls(rounds, args.quick)
+    if "gen" in sections:
+        lines += bench_gen(rounds, "smoke" if args.quick else "full")
     if "wrk" in sections:
         lines += bench_wrk(rounds, seconds)
 

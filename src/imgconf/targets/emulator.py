@@ -8,13 +8,13 @@ from typing import Any, cast
 from urllib.parse import urlsplit
 
 import requests.adapters
-from schemathesis.python import asgi
 
 from imgconf import emulator
 from imgconf.emulator import server
 from imgconf.emulator.config import EmulatorConfig
 from imgconf.redact import REDACTOR
 from imgconf.report.outcome import RunKind
+from imgconf.targets.asgi import InThreadASGIAdapter
 from imgconf.targets.base import Connection, RunSettings
 from imgconf.vendors.base import Vendor
 from imgconf.wire.budget import Budget
@@ -58,7 +58,7 @@ class _Emulator:
 
 
 class InProcessEmulator(_Emulator):
-    """The embedded emulator, called in-process through schemathesis' ASGI adapter: no port, no process."""
+    """The embedded emulator, in-process over ASGI, in the calling thread (targets/asgi.py)."""
 
     name = "emulator"
 
@@ -77,7 +77,7 @@ class InProcessEmulator(_Emulator):
         app = emulator.get(vendor.id).create_app(EmulatorConfig(drifts=drifts, options=options))
         host = f"{vendor.id}.emulator"
         guard = Guard(vendor.id, recorder, Budget({vendor.id: settings.budget}), allowed_hosts=frozenset({host}))
-        session = guarded_session(asgi.get_client(cast(Any, app)).adapter, guard)
+        session = guarded_session(InThreadASGIAdapter(cast(Any, app)), guard)
         urls = {name: f"http://{host}" for name in vendor.spec_files}
         return Connection(
             vendor, self, urls, emulator_credentials(vendor), session, guard, vendor.image_urls, drifts, True

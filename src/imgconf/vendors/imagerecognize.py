@@ -19,7 +19,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from email.parser import BytesParser
 from email.policy import HTTP
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -118,10 +118,21 @@ def _field(segment: bytes) -> tuple[str | None, bool, int]:
     end = segment.find(b"\r\n\r\n")
     if end < 0:
         return None, False, -1
-    message = BytesParser(policy=HTTP).parsebytes(segment[:end].strip(b"\r\n") + b"\r\n\r\n")
+    name, is_file = _part_head(segment[:end].strip(b"\r\n"))
+    return name, is_file, end + 4
+
+
+@lru_cache(maxsize=512)
+def _part_head(head: bytes) -> tuple[str | None, bool]:
+    """A part head's field name and whether it names a file, parsed as the email package parses it.
+
+    Remembered by the head's bytes (a pure function of them): every case's auth and checks read the same few
+    heads, and the stdlib email parser is slow (1.6 ms a head on the loaded 2-core machine, 2.7 µs remembered).
+    """
+    message = BytesParser(policy=HTTP).parsebytes(head + b"\r\n\r\n")
     name = message.get_param("name", header="content-disposition")
     is_file = message.get_param("filename", header="content-disposition") is not None
-    return (str(name) if name is not None else None), is_file, end + 4
+    return (str(name) if name is not None else None), is_file
 
 
 def set_multipart_field(body: bytes, boundary: bytes, name: str, value: str) -> bytes:

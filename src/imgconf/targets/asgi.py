@@ -1,0 +1,205 @@
+"""requests -> an ASGI app in the calling thread: the in-process emulator's transport.
+
+schemathesis' ASGI adapter runs every app on one shared event loop in a thread of its own and hands each
+request over to it (and the answer back) through an anyio portal, twice per request. For the emulator that
+hop was most of what sending a contract case cost (py-spy: 5.4% of a full contract run, 40% of a case's
+send-and-check; the app's own work was 1%). Here each request runs the app to completion on an event loop
+owned by the calling thread: same scope, same messages, the same `requests.Response`, no thread hop.
+
+What the emulator needs of a loop it has between requests: nothing. It keeps no task running past its
+answer (timers and webhook deliveries are threads of their own) and has no lifespan; work it hands to a
+thread (`run_in_threadpool`) is awaited within the request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http
+import io
+import threading
+import types
+import weakref
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import requests
+import requests.adapters
+import urllib3
+from urllib3.exceptions import ReadTimeoutError
+
+Message = MutableMapping[str, Any]
+ASGIApp = Callable[
+    [MutableMapping[str, Any], Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]], Awaitable[None]
+]
+
+
+def _reason(status: int) -> str:
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+class _Headers:
+    """What requests' cookie extraction reads of an `http.client` message: `get_all`."""
+
+    __slots__ = ("headers",)
+
+    def __init__(self, headers: list[tuple[str, str]]) -> None:
+        self.headers = headers
+
+    def get_all(self, name: str, default: list[str] | None = None) -> list[str] | None:
+        lowered = name.lower()
+        return [value for key, value in self.headers if key.lower() == lowered] or default
+
+
+class _OriginalResponse:
+    """urllib3's `original_response`: requests reads cookies through it, urllib3 closes it."""
+
+    __slots__ = ("closed", "msg")
+
+    def __init__(self, headers: list[tuple[str, str]]) -> None:
+        self.msg = _Headers(headers)
+        self.closed = False
+
+    def isclosed(self) -> bool:
+        return self.closed
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def _close_loops(loops: dict[int, asyncio.AbstractEventLoop]) -> None:
+    for loop in list(loops.values()):
+        if not loop.is_running() and not loop.is_closed():
+            loop.close()
+    loops.clear()
+
+
+class InThreadASGIAdapter(requests.adapters.HTTPAdapter):
+    """A transport adapter that answers from `app`, run on the calling thread's own event loop."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        super().__init__()
+        self.app = app
+        # One loop per calling thread (a loop runs one request at a time); closed with the adapter.
+        self._loops: dict[int, asyncio.AbstractEventLoop] = {}
+        self._lock = threading.Lock()
+        self._finalizer = weakref.finalize(self, _close_loops, self._loops)
+
+    def close(self) -> None:
+        with self._lock:
+            _close_loops(self._loops)
+
+    def _loop(self) -> asyncio.AbstractEventLoop:
+        ident = threading.get_ident()
+        loop = self._loops.get(ident)
+        if loop is None or loop.is_closed():
+            with self._lock:
+                loop = self._loops[ident] = asyncio.new_event_loop()
+        return loop
+
+    def send(
+        self, request: requests.PreparedRequest, *args: Any, timeout: Any = None, **kwargs: Any
+    ) -> requests.Response:
+        parts = urlsplit(str(request.url))
+        scheme, path, query = parts.scheme, parts.path, parts.query
+        default_port = {"http": 80, "https": 443}[scheme]
+        host = parts.hostname or ""
+        port = parts.port or default_port
+        header_host = f"[{host}]" if ":" in host else host
+        if "host" in request.headers:
+            headers: list[tuple[bytes, bytes]] = []
+        elif port == default_port:
+            headers = [(b"host", header_host.encode())]
+        else:
+            headers = [(b"host", f"{header_host}:{port}".encode())]
+        # Headers travel over the wire as latin-1: the app gets the octets a real server would give it.
+        headers += [(key.lower().encode("latin-1"), value.encode("latin-1")) for key, value in request.headers.items()]
+        scope: dict[str, Any] = {
+            "type": "http",
+            "http_version": "1.1",
+            "method": request.method,
+            "path": unquote(path),
+            "raw_path": path.encode(),
+            "root_path": "",
+            "scheme": scheme,
+            "query_string": query.encode(),
+            "headers": headers,
+            "client": ["testclient", 50000],
+            "server": [host, port],
+            "state": {},
+        }
+        request_complete = False
+        response_started = False
+        raw: dict[str, Any] = {"body": io.BytesIO(), "request_method": request.method}
+        complete: asyncio.Event | None = None
+
+        async def receive() -> Message:
+            nonlocal request_complete
+            if request_complete:
+                assert complete is not None
+                await complete.wait()
+                return {"type": "http.disconnect"}
+            body: Any = request.body
+            if isinstance(body, types.GeneratorType):
+                try:
+                    chunk = body.send(None)
+                    return {
+                        "type": "http.request",
+                        "body": chunk.encode() if isinstance(chunk, str) else chunk,
+                        "more_body": True,
+                    }
+                except StopIteration:
+                    request_complete = True
+                    return {"type": "http.request", "body": b""}
+            request_complete = True
+            if isinstance(body, str):
+                body = body.encode("utf-8")
+            return {"type": "http.request", "body": body or b""}
+
+        async def send(message: Message) -> None:
+            nonlocal response_started
+            assert complete is not None
+            if message["type"] == "http.response.start":
+                assert not response_started, 'Received multiple "http.response.start" messages.'
+                response_headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in message.get("headers", [])]
+                raw.update(
+                    version=11,
+                    status=message["status"],
+                    reason=_reason(message["status"]),
+                    headers=response_headers,
+                    preload_content=False,
+                    original_response=_OriginalResponse(response_headers),
+                )
+                response_started = True
+            elif message["type"] == "http.response.body":
+                assert response_started, 'Received "http.response.body" without "http.response.start".'
+                assert not complete.is_set(), 'Received "http.response.body" after response completed.'
+                raw["body"].write(message.get("body", b"") if request.method != "HEAD" else b"")
+                if not message.get("more_body", False):
+                    raw["body"].seek(0)
+                    complete.set()
+
+        # requests uses a (connect, read) pair; only the read half means anything without a socket.
+        read_timeout = timeout[1] if isinstance(timeout, tuple) else timeout
+
+        async def run() -> None:
+            nonlocal complete
+            complete = asyncio.Event()
+            # asyncio's own deadline: anyio's fail_after (a cancel scope) cost a case 0.9% of a contract run.
+            async with asyncio.timeout(read_timeout):
+                await self.app(scope, receive, send)
+
+        try:
+            self._loop().run_until_complete(run())
+        except TimeoutError:
+            error = ReadTimeoutError(
+                f"{scheme}://{host}:{port}",  # type: ignore[arg-type]
+                request.url,
+                f"Read timed out. (read timeout={read_timeout})",
+            )
+            raise requests.exceptions.ReadTimeout(error, request=request) from None
+        assert response_started, "The application did not return a response."
+        return self.build_response(request, urllib3.HTTPResponse(**raw))
