@@ -1,7 +1,8 @@
 """Reading request bodies with a bound while they stream in, and parsing them without ever raising a 500.
 
 Memory per request is bounded by what is held, not by what is sent:
-- `read_limited` holds at most `limit` bytes (one growing buffer, so reading is linear in the body's size);
+- `read_limited` holds at most `limit` bytes, as the chunks that came (joined once, so reading is linear in
+  the body's size, and a body that came in one chunk is never copied);
 - `stream_form` never holds the body: multipart parts are parsed as the chunks arrive and every file part
   is spooled to a temporary file (on disk past 1 MiB), the limit counted on the bytes that arrived;
 - `parse_json` turns every way JSON can fail, including nesting deeper than Python's recursion limit and
@@ -46,12 +47,21 @@ async def read_limited(request: Request, limit: int) -> bytes:
     """Read the body, refusing it as soon as it passes `limit` bytes (never buffer an unbounded body)."""
     if declared_too_large(request, limit):
         raise BodyTooLarge
-    body = bytearray()
+    # The chunks are kept as they came and joined once: a body that came in one chunk (every in-process
+    # request) is returned as it is, never copied; one growing buffer copied out at the end held each body
+    # twice, and a 10 MB one cost 20 MB for a moment.
+    chunks: list[bytes] = []
+    size = 0
     async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
+        if not chunk:
+            continue
+        size += len(chunk)
+        if size > limit:
             raise BodyTooLarge
-    return bytes(body)
+        chunks.append(chunk)
+    if len(chunks) == 1:
+        return bytes(chunks[0])  # the same object when it is bytes already
+    return b"".join(chunks)
 
 
 def with_body(request: Request, body: bytes) -> Request:

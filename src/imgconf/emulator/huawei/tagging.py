@@ -120,9 +120,9 @@ def _threshold(value: Any, version: Version) -> float | None:
 
 def decode_base64(text: str) -> bytes | Error:
     """Standard base64; whitespace and line breaks (PHP's chunk_split) are ignored."""
-    compact = "".join(text.split())
-    if len(text) > MAX_IMAGE_TEXT:
+    if len(text) > MAX_IMAGE_TEXT:  # before the compacting copy: an oversized text is refused as it is
         return answers.BAD_SIZE
+    compact = "".join(text.split())
     try:
         data = base64.b64decode(compact, validate=True)
     except (binascii.Error, ValueError):

@@ -220,7 +220,9 @@ class IdentifaiEmulator:
                 raise forms.Invalid(f"The {field} field is required.")
             if not isinstance(part, UploadFile):
                 raise forms.Invalid(f"The {field} field must be a file.")
-            if kind == "video":
+            # A video is never read whole, nor is a file over its kind's limit (refused below on its size):
+            # a 50 MB upload read only to be refused held 50 MB for nothing.
+            if kind == "video" or (part.size is not None and part.size > media.limit_for(kind)):
                 spooled = await inspect(part)
             else:
                 data = await part.read()

@@ -1,0 +1,126 @@
+"""What keeps a run's memory bounded: large bodies are never copied, compacted or read whole only to be refused.
+
+A full run's peak RSS was set by a handful of size-limit tests, each holding its body several times over for
+a moment (issue 12). These tests pin each fix by behaviour, not by measuring memory: the body that came in
+one chunk is the very object returned, an oversized base64 text is refused before any copy of it is made,
+and an upload over its limit is only ever read in chunks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from typing import Any
+
+import pytest
+import requests
+from schemathesis.python import asgi
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+
+from imgconf import images
+from imgconf.emulator import bodies
+from imgconf.emulator.config import EmulatorConfig
+from imgconf.emulator.huawei import answers, tagging
+from imgconf.emulator.identifai import DEFAULT_CREDENTIALS, create_app, media
+from imgconf.runner import run
+from imgconf.vendors.huawei import probes
+from imgconf.wire.multipart import StreamedForm
+
+
+def request_of(*chunks: bytes) -> Request:
+    messages = [
+        {"type": "http.request", "body": chunk, "more_body": i < len(chunks) - 1} for i, chunk in enumerate(chunks)
+    ]
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    return Request({"type": "http", "method": "POST", "headers": []}, receive)
+
+
+def test_a_body_that_came_in_one_chunk_is_returned_as_it_is_not_copied() -> None:
+    body = b"x" * 100_000
+    assert asyncio.run(bodies.read_limited(request_of(body), 200_000)) is body
+
+
+def test_a_body_in_chunks_is_joined_and_the_limit_still_holds() -> None:
+    assert asyncio.run(bodies.read_limited(request_of(b"ab", b"", b"cd"), 4)) == b"abcd"
+    with pytest.raises(bodies.BodyTooLarge):
+        asyncio.run(bodies.read_limited(request_of(b"ab", b"cd", b"e"), 4))
+
+
+class Uncopyable(str):
+    """A text whose compacting copy fails the test: refusing it on its length must not make one."""
+
+    def split(self, *args: Any, **kwargs: Any) -> list[str]:
+        raise AssertionError("the oversized text was compacted (copied) before its size was checked")
+
+
+def test_an_oversized_base64_text_is_refused_before_it_is_compacted() -> None:
+    text = Uncopyable("A" * (tagging.MAX_IMAGE_TEXT + 4))
+    assert tagging.decode_base64(text) == answers.BAD_SIZE
+
+
+def test_an_identifai_upload_over_its_limit_is_read_in_chunks_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    limit = 64 * 1024
+    real_limit = media.limit_for
+    monkeypatch.setattr(media, "limit_for", lambda kind: limit if kind == "image" else real_limit(kind))
+    reads: list[int] = []
+    real_read = UploadFile.read
+
+    async def read(self: UploadFile, size: int = -1) -> bytes:
+        reads.append(size)
+        return await real_read(self, size)
+
+    monkeypatch.setattr(UploadFile, "read", read)
+    session = asgi.get_client(create_app(EmulatorConfig(options={"rate_limits": False})))
+    form = StreamedForm((), "image", "big.png", "image/png", b"\x89PNG\r\n\x1a\n", 3 * limit)
+    response = session.post(
+        "http://identifai.test/api/classification",
+        data=(chunk for chunk in form),  # a generator: the ASGI adapter streams only those
+        headers={
+            "X-Api-Key": DEFAULT_CREDENTIALS[0]["api_key"],
+            "Accept": "application/json",
+            "Content-Type": form.content_type,
+        },
+    )
+    assert response.status_code == 400, response.text
+    assert "exceeds the maximum allowed size" in response.json()["error"]
+    assert reads and all(0 < size <= bodies.SPOOL_CHUNK for size in reads), reads
+
+
+def test_an_identifai_upload_within_its_limit_is_still_read_and_analysed() -> None:
+    session: requests.Session = asgi.get_client(create_app(EmulatorConfig(options={"rate_limits": False})))
+    data = images.render(48, 32, seed=1, fmt="jpeg")
+    response = session.post(
+        "http://identifai.test/api/classification",
+        files={"image": ("a.jpg", data, "image/jpeg")},
+        headers={"X-Api-Key": DEFAULT_CREDENTIALS[0]["api_key"], "Accept": "application/json"},
+    )
+    assert response.status_code == 200, response.text
+
+
+def test_a_run_fixes_the_allocator_threshold_where_the_c_library_has_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[int, int]] = []
+
+    class Libc:
+        def mallopt(self, param: int, value: int) -> int:
+            calls.append((param, value))
+            return 1
+
+    monkeypatch.setattr(run.ctypes, "CDLL", lambda name: Libc())
+    assert run.return_large_blocks() is True
+    assert calls == [(-3, run.MMAP_THRESHOLD)]
+
+    def missing(name: Any) -> Any:
+        raise OSError("no C library")
+
+    monkeypatch.setattr(run.ctypes, "CDLL", missing)
+    assert run.return_large_blocks() is False
+
+
+@pytest.mark.parametrize("head", [b"", b"\xff", b"\xff\xd8", b"\xff\xd8\xff", b"\xff\xd8\xff\xe0"])
+@pytest.mark.parametrize("zeros", [0, 1, 2, 3, 4, 5, 100, 1001])
+def test_zeros_in_base64_is_the_base64_of_the_head_and_its_zeros(head: bytes, zeros: int) -> None:
+    assert probes.zeros_in_base64(head, zeros) == base64.b64encode(head + bytes(zeros))
