@@ -9,6 +9,7 @@ from requests.structures import CaseInsensitiveDict
 
 from imgconf.errors import BudgetExhausted, TargetThrottled
 from imgconf.wire.budget import Budget
+from imgconf.wire.cassette import CassetteRecorder, ReplayAdapter
 from imgconf.wire.exchange import BODY_KEEP
 from imgconf.wire.guard import Guard, HostNotAllowed, guarded_session, observe_429, retry_after
 from imgconf.wire.multipart import StreamedForm, parts
@@ -196,3 +197,23 @@ def test_a_streamed_form_reads_back_as_the_parts_it_was_made_of():
     assert found[2]["size"] == 10_000
     assert found[2]["bytes"].startswith(b"\x89PNG")
     assert found[2]["content_type"] == "image/png"
+
+
+def test_a_streamed_form_replays_to_the_answer_recorded_for_it():
+    """The replay keys a streamed body on what the recording kept of it (its first BODY_KEEP bytes)."""
+    form = StreamedForm((("type", "objects"),), "file", "a.jpg", "image/jpeg", b"\xff\xd8\xff", 3 * 1024 * 1024 + 5)
+    recording = Recorder()
+    cassette = CassetteRecorder()
+    recording.listeners.append(cassette)
+    guard = Guard("v", recording, Budget({"v": None}), allowed_hosts=frozenset({"api.test"}))
+    recorded = guarded_session(Draining([(413, {})]), guard).post(
+        "http://api.test/x", data=form, headers={"Content-Type": form.content_type}
+    )
+    replaying = Recorder()
+    guard = Guard("v", replaying, Budget({"v": None}), allowed_hosts=frozenset({"api.test"}))
+    adapter = ReplayAdapter(list(zip(cassette.requests, cassette.responses, strict=True)))
+    replayed = guarded_session(adapter, guard).post(
+        "http://api.test/x", data=form, headers={"Content-Type": form.content_type}
+    )
+    assert recorded.status_code == replayed.status_code == 413
+    assert replaying.test_exchanges[-1].request_size == len(form)  # read to its end, as a transport sends it

@@ -25,7 +25,7 @@ from vcr.serializers import yamlserializer
 
 from imgconf.errors import UsageError
 from imgconf.redact import REDACTOR
-from imgconf.wire.replay_keys import match_key
+from imgconf.wire.replay_keys import keyed_body, match_key
 
 MATCH_HEADER = "X-Imgconf-Match"
 VENDOR_HEADER = "X-Imgconf-Vendor"
@@ -117,9 +117,7 @@ class ReplayAdapter(requests.adapters.BaseAdapter):
             self.queues[key].append(response)
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        body = request.body or b""
-        body = body.encode() if isinstance(body, str) else bytes(body)
-        key = match_key(request.method or "GET", request.url or "", dict(request.headers), body)
+        key = match_key(request.method or "GET", request.url or "", dict(request.headers), keyed_body(request.body))
         queue = self.queues.get(key)
         if not queue:
             path = urlsplit(request.url or "").path

@@ -10,6 +10,26 @@ from urllib.parse import parse_qsl, urlsplit
 
 from imgconf.redact import REDACTED, REDACTOR, is_sensitive_name
 from imgconf.wire import multipart
+from imgconf.wire.exchange import BODY_KEEP
+
+
+def keyed_body(body: Any) -> bytes:
+    """The bytes a request body was keyed on when it was recorded: all of it, or, for a body streamed as an
+    iterable of chunks (wire/multipart.StreamedForm), its first BODY_KEEP bytes, as the guard keeps them.
+
+    A streamed body is read to its end, as a transport would send it, but never held whole.
+    """
+    if body is None:
+        return b""
+    if isinstance(body, str):
+        return body.encode()
+    if isinstance(body, bytes | bytearray | memoryview):
+        return bytes(body)
+    kept = bytearray()
+    for chunk in body:
+        if len(kept) < BODY_KEEP:
+            kept += chunk[: BODY_KEEP - len(kept)]
+    return bytes(kept)
 
 
 def match_key(method: str, url: str, headers: dict[str, str], body: bytes) -> str:
