@@ -91,31 +91,16 @@ def imgconf(
         argv += ["--out", str(out)]
     env = env or clean_env()
     directory = cwd or out
-    if env.get("IMGCONF_ROOT") or os.environ.get("IMGCONF_TEST_FRESH") == "1":
-        completed = subprocess.run(
-            [sys.executable, "-m", "imgconf", *argv],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            env=env,
-            cwd=directory,
-        )
-        return Result(completed.returncode, completed.stdout, completed.stderr, out)
     if not Path(directory).is_dir():
         raise FileNotFoundError(f"no such directory: {directory}")  # as subprocess would, in this process
-    with tempfile.TemporaryDirectory(prefix="imgconf-cli-") as tmp:
-        stdout, stderr = Path(tmp) / "stdout", Path(tmp) / "stderr"
-        import warm_imgconf  # the fork server's preload; here only to hand it the function it runs
-
-        command = (argv, env, str(directory), str(stdout), str(stderr))
-        process = _forks().Process(target=warm_imgconf.command, args=command)
-        process.start()
-        process.join(timeout)
-        if process.is_alive():
-            process.kill()
-            process.join()
-            raise subprocess.TimeoutExpired(["imgconf", *argv], timeout)
-        return Result(int(process.exitcode or 0), _read(stdout), _read(stderr), out)
+    process = started(argv, env, directory)
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise
+    return Result(int(process.returncode or 0), stdout, stderr, out)
 
 
 def _read(path: Path) -> str:
@@ -203,8 +188,6 @@ def free_port() -> int:
 @contextmanager
 def served(*args: str, env: dict[str, str] | None = None) -> Iterator[dict[str, str]]:
     """`imgconf emulator serve` in a child process on free ports; yields vendor -> base URL."""
-    import tempfile
-
     with tempfile.TemporaryDirectory() as tmp:
         ready = Path(tmp) / "ready.json"
         argv = ["emulator", "serve", "--port", "0", "--ready-file", str(ready), *args]

@@ -109,11 +109,10 @@ class ReplayAdapter(requests.adapters.BaseAdapter):
         for request, response in entries:
             key = _header(request, MATCH_HEADER)
             if key is None:  # a cassette recorded by another tool: compute the key from the request
-                body = request.body or b""
                 flat = {
                     name: values[-1] if isinstance(values, list) else values for name, values in request.headers.items()
                 }
-                key = match_key(request.method, request.uri, flat, body if isinstance(body, bytes) else body.encode())
+                key = match_key(request.method, request.uri, flat, keyed_body(request.body))
             self.queues[key].append(response)
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]

@@ -13,7 +13,7 @@ import contextvars
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -131,12 +131,8 @@ class GuardedAdapter(requests.adapters.BaseAdapter):
         while True:
             guard.breaker.check(guard.vendor)
             guard.budget.take(guard.vendor)
-            paced = guard.pacer.wait(request.method or "GET") if guard.pacer is not None else None
-            try:
+            with guard.pacer.sending(request.method or "GET") if guard.pacer is not None else nullcontext():
                 response = self._send_and_record(request, **kwargs)
-            finally:
-                if guard.pacer is not None and paced is not None:
-                    guard.pacer.answered(paced)
             if response.status_code != 429 or observing_429():
                 return response
             guard.recorder.throttle(guard.vendor, response.headers.get("Retry-After"))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 
@@ -70,6 +71,15 @@ class Pacer:
                             self.sent[index].append(sent)
                     return sent
                 self.sleep(delay)
+
+    @contextmanager
+    def sending(self, method: str) -> Iterator[None]:
+        """Around one request: wait for room (`wait`), and count it until its answer is back (`answered`)."""
+        sent = self.wait(method)
+        try:
+            yield
+        finally:
+            self.answered(sent)
 
     def answered(self, sent: _Sent) -> None:
         """The request's answer is back: it counts from now, the latest the vendor can have counted it."""
