@@ -395,8 +395,8 @@ def bench_walls(rounds: int, quick: bool) -> list[str]:
 GEN_VENDORS = ("altum", "identifai", "imagerecognize", "huawei")
 
 
-def contract_run(mode: str, profile: str, work: Path) -> dict[str, tuple[int, float, int, float, float]]:
-    """`imgconf run -k test_contract` with bench/contract_cases.py: {vendor: (cases, s, requests, CPU s, s sending)}."""
+def contract_run(mode: str, profile: str, work: Path) -> dict[str, tuple[int, float, int, float]]:
+    """`imgconf run -k test_contract` with bench/contract_cases.py: {vendor: (cases, s, requests, s sending)}."""
     work.mkdir(parents=True, exist_ok=True)
     out, totals = work / "reports", work / f"contract-{mode}.json"
     command = [sys.executable, "-m", "imgconf", "run", "-k", "test_contract", "--profile", profile]
@@ -421,21 +421,17 @@ def contract_run(mode: str, profile: str, work: Path) -> dict[str, tuple[int, fl
     data = json.loads(totals.read_text())
     report = json.loads((out / (out / "LATEST").read_text().strip() / "report.json").read_text())
     shutil.rmtree(out)
-    counted = {nodeid for nodeid, *_ in data["per_test"]}
-    sent = {t["nodeid"]: 0 for t in report["tests"]}
-    for test in report["tests"]:
-        if test["nodeid"] in counted:
-            sent[test["nodeid"]] += int(test["requests"])
-    result: dict[str, tuple[int, float, int, float, float]] = {}
-    for nodeid, cases, seconds, cpu, inside in data["per_test"]:
+    requests_of = {test["nodeid"]: int(test["requests"]) for test in report["tests"]}
+    result: dict[str, tuple[int, float, int, float]] = {}
+    for nodeid, cases, seconds, _cpu, inside in data["per_test"]:
         vendor = nodeid.split("/", 1)[0]
-        before = result.get(vendor, (0, 0.0, 0, 0.0, 0.0))
-        result[vendor] = (before[0] + cases, before[1] + seconds, before[2], before[3] + cpu, before[4] + inside)
-    for nodeid, requests_sent in sent.items():
-        vendor = nodeid.split("/", 1)[0]
-        if vendor in result and nodeid in counted:
-            cases, seconds, requests_before, cpu, inside = result[vendor]
-            result[vendor] = (cases, seconds, requests_before + requests_sent, cpu, inside)
+        total_cases, total_seconds, total_requests, total_inside = result.get(vendor, (0, 0.0, 0, 0.0))
+        result[vendor] = (
+            total_cases + cases,
+            total_seconds + seconds,
+            total_requests + requests_of.get(nodeid, 0),
+            total_inside + inside,
+        )
     return result
 
 
@@ -443,7 +439,7 @@ def bench_gen(rounds: int, profile: str) -> list[str]:
     lines = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        samples: dict[str, dict[str, list[tuple[int, float, int, float, float]]]] = {"send": {}, "skip": {}}
+        samples: dict[str, dict[str, list[tuple[int, float, int, float]]]] = {"send": {}, "skip": {}}
         for _ in range(rounds):
             for mode in ("send", "skip"):
                 for vendor, sample in contract_run(mode, profile, work / mode).items():
@@ -457,7 +453,7 @@ def bench_gen(rounds: int, profile: str) -> list[str]:
             send_rate = [cases / seconds for cases, seconds, *_ in sent]
             gen_rate = [cases / seconds for cases, seconds, *_ in drawn]
             # The sending run's own split: its generating time over its whole time (one process, one moment).
-            split = [(seconds - inside) / seconds for _, seconds, _, _, inside in sent]
+            split = [(seconds - inside) / seconds for _, seconds, _, inside in sent]
             lines.append(
                 f"| contract cases/s ÷ generation only, {vendor} ({profile}) | {summary(ratios(send_rate, gen_rate))}x "
                 f"| >= 0.9x | sent+checked {summary(send_rate, 1)}, generated only {summary(gen_rate, 1)} cases/s; "
