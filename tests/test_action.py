@@ -25,7 +25,8 @@ def _imgconf_lines(script: str) -> list[list[str]]:
 
 def _run_variables() -> set[str]:
     group_ctx = click.Context(cli_module.cli, auto_envvar_prefix=config_module.ENV_PREFIX)
-    run = cli_module.cli.commands["run"]
+    run = cli_module.cli.get_command(group_ctx, "run")
+    assert run is not None
     ctx = click.Context(run, parent=group_ctx, info_name="run", **run.context_settings)
     return {name for param in run.params if (name := config_module.envvar_of(ctx, param))}
 

@@ -54,6 +54,15 @@ def test_every_vendor_has_its_selftest_module(vendor):
     assert f'VENDOR = "{vendor}"' in module.read_text()
 
 
+def test_the_start_order_names_only_test_files_that_exist():
+    """conftest.LONGEST_FIRST orders files by name: a renamed file would silently drop out of it."""
+    from conftest import LONGEST_FIRST, ROOT
+
+    missing = [name for name in LONGEST_FIRST if not (ROOT / "tests" / name).is_file()]
+    assert not missing, f"conftest.LONGEST_FIRST names files that do not exist: {missing}"
+    assert all(f"test_selftest_{vendor}.py" in LONGEST_FIRST for vendor in vendors.all_vendors())
+
+
 def test_plain_schemathesis_can_be_compared_on_some_vendor():
     """The selftest's plain-schemathesis column exists for at least one vendor (fixed-header credentials)."""
     comparable = [

@@ -19,7 +19,7 @@ from conftest import served
 from imgconf import emulator, specs, vendors
 
 SEED = 15
-BUDGET = 20  # seconds of generation per spec file (all run at once)
+BUDGET = 10  # seconds of generation per spec file (all run at once)
 TIME_BOUND = BUDGET + 25.0  # start-up, the last cases and the report
 SERVER_ERRORS = {"ST101", "ST102"}  # schemathesis' not_a_server_error failures (5xx, and 5xx on a bad Content-Type)
 

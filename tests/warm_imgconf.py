@@ -18,6 +18,7 @@ import imgconf.cli
 from imgconf import vendors
 from imgconf.runner import selftest
 
+imgconf.cli.preload()
 selftest.warm(list(vendors.all_vendors()))
 
 

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from pathlib import Path
@@ -12,18 +13,55 @@ from pathlib import Path
 import click
 
 from imgconf import __version__
-from imgconf.cli import config, docs, drift, emulator, history, proxy, run, selftest, validate
+from imgconf.cli import config
 from imgconf.errors import ExitCode, ImgconfError
 from imgconf.redact import REDACTOR, install_logging_filter
 
+# Each subcommand, and the object in its module: imported when it is used, so that `imgconf --version` or
+# `imgconf history` does not import the proxy, the docs builder and the runner (over 2 s in a fresh process).
+COMMANDS = {
+    "run": "imgconf.cli.run:command",
+    "emulator": "imgconf.cli.emulator:group",
+    "drift": "imgconf.cli.drift:group",
+    "history": "imgconf.cli.history:history_command",
+    "diff": "imgconf.cli.history:diff_command",
+    "validate": "imgconf.cli.validate:command",
+    "proxy": "imgconf.cli.proxy:command",
+    "selftest": "imgconf.cli.selftest:command",
+    "docs": "imgconf.cli.docs:command",
+    "config": "imgconf.cli.config:command",
+}
+
+
+class LazyGroup(click.Group):
+    """click's group with subcommands named up front and imported on first use (click's documented pattern)."""
+
+    def __init__(self, *args: object, lazy: dict[str, str], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context | None, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy and cmd_name not in self.commands:
+            module, _, name = self.lazy[cmd_name].partition(":")
+            command = getattr(importlib.import_module(module), name)
+            if not isinstance(command, click.Command):
+                raise TypeError(f"{self.lazy[cmd_name]} is not a click command")
+            self.add_command(command, cmd_name)
+        return self.commands.get(cmd_name)
+
 
 @click.group(
+    cls=LazyGroup,
+    lazy=COMMANDS,
     context_settings={
         "help_option_names": ["-h", "--help"],
         "max_content_width": 110,
         # Every option also reads IMGCONF_<COMMAND>_<OPTION> (`imgconf run`'s: IMGCONF_<OPTION>); see cli/config.py.
         "auto_envvar_prefix": config.ENV_PREFIX,
-    }
+    },
 )
 @click.version_option(__version__, "-V", "--version", prog_name="imgconf")
 @click.option(
@@ -52,16 +90,10 @@ def cli(ctx: click.Context, config_path: Path | None, no_color: bool) -> None:
     ctx.obj = {"config_path": found}
 
 
-cli.add_command(run.command)
-cli.add_command(emulator.group)
-cli.add_command(drift.group)
-cli.add_command(history.history_command)
-cli.add_command(history.diff_command)
-cli.add_command(validate.command)
-cli.add_command(proxy.command)
-cli.add_command(selftest.command)
-cli.add_command(docs.command)
-cli.add_command(config.command)
+def preload(*names: str) -> None:
+    """Import these subcommands (default: all) now: a process that forks commands pays for them once."""
+    for name in names or tuple(COMMANDS):
+        cli.get_command(None, name)
 
 
 def fail(message: str, code: int) -> int:

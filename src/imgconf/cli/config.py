@@ -50,7 +50,7 @@ def default_map(command: click.Command, table: dict[str, Any], where: str) -> di
     mapped: dict[str, Any] = {}
     for key, value in table.items():
         if isinstance(command, click.Group) and isinstance(value, dict):
-            sub = command.commands.get(key)
+            sub = command.get_command(None, key)  # type: ignore[arg-type]  # a lookup; no context is read
             if sub is None:
                 raise UsageError(f"{where}: [{key}] names no imgconf command")
             mapped[key] = default_map(sub, value, where)
@@ -129,7 +129,7 @@ def command(ctx: click.Context, run_args: tuple[str, ...]) -> None:
     """Print the effective configuration of `imgconf run [RUN_ARGS]`: each value and where it came from
     (flag, env, file, default), the data folders in use, and the credentials found (masked)."""
     group = ctx.parent.command if ctx.parent is not None else None
-    run = group.commands.get("run") if isinstance(group, click.Group) else None
+    run = group.get_command(ctx, "run") if isinstance(group, click.Group) else None
     if run is None:
         raise UsageError("imgconf config needs the run command")
     config_path = ctx.obj.get("config_path") if isinstance(ctx.obj, dict) else None

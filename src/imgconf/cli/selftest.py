@@ -74,6 +74,7 @@ def command(
         f"{'' if no_plain else ' · with plain schemathesis'}"
         f"{' · over HTTP: ' + ', '.join(modes) if modes else ''}"
     )
+    imgconf.cli.preload("run")  # every forked run executes it: imported here once
     result = Selftest(
         selected,
         seeds,

@@ -42,10 +42,13 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import PIL.Image
+
 from imgconf import __version__, emulator, specs
 from imgconf import vendors as registry
 from imgconf.emulator import forking, server
 from imgconf.emulator.drift import Drift
+from imgconf.report import html
 from imgconf.testing import profiles
 
 RUN_TIMEOUT = 900
@@ -190,6 +193,12 @@ WARM_MODULES = (
     "schemathesis.generation.body_overrides",
     "schemathesis.generation.dictionaries",
     "hypothesis.strategies._internal.flatmapped",
+    "hypothesis.strategies._internal.random",
+    "hypothesis.strategies._internal.regex",
+    "anyio._backends._asyncio",
+    "pyrate_limiter",
+    "uvicorn.protocols.http.auto",
+    "uvicorn.protocols.websockets.auto",
     "pdb",
     "PIL.JpegImagePlugin",
     "PIL.PngImagePlugin",
@@ -206,21 +215,30 @@ WARM_MODULES = (
 def warm(vendors: list[str]) -> None:
     """Import and load, once in this process, what every forked run would otherwise repeat.
 
-    The selected vendors' specs (parsed and validated), their emulators, and the modules a run imports
-    (`WARM_MODULES`); a run still collects its suites itself, with its own options.
+    The selected vendors' specs (parsed and validated), their emulators, the modules a run imports
+    (`WARM_MODULES`) and the report page's compiled template; a run still collects its suites itself, with
+    its own options.
     """
     for vendor_id in vendors:
         _ = registry.get(vendor_id).specs
         emulator.get(vendor_id)
-    for module in WARM_MODULES:
-        importlib.import_module(module)
-    # Hypothesis harvests constants from each local module it has not seen yet, at every run's collection
-    # (~0.2 s); seen here once, a run harvests only its own suite modules, to the same set of constants.
-    # Hypothesis warns of its constants cache being touched before a test session: here that is the point.
-    providers = importlib.import_module("hypothesis.internal.conjecture.providers")
+    # Hypothesis warns when its caches (the constants of local modules, the Unicode charmap its regex
+    # strategies load on import) are filled outside a test session: filling them once here is the point.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        for module in WARM_MODULES:
+            try:
+                importlib.import_module(module)
+            except ModuleNotFoundError:  # a dependency's internals moved: the runs import what they need
+                continue
+        # Hypothesis harvests constants from each local module it has not seen yet, at every run's collection
+        # (~0.2 s); seen here once, a run harvests only its own suite modules, to the same set of constants.
+        providers = importlib.import_module("hypothesis.internal.conjecture.providers")
         getattr(providers, "_get_local_constants", lambda: None)()
+    html.template()  # every run writes report.html
+    # Pillow imports all its ~40 format plugins the first time a format outside its five common ones is
+    # opened or saved (each run renders and decodes WebP, TIFF, PDF...): once here.
+    PIL.Image.init()
 
 
 def _attributable(report: dict[str, Any], drift: Drift) -> list[dict[str, Any]]:
