@@ -74,6 +74,11 @@ def test_reports_every_window_and_on_sigterm_with_a_cassette_validate_accepts(tm
         assert report["kind"] == "proxy" and report["target"]["kind"] == "proxy"
         for name in ("report.json", "junit.xml", "summary.md", "report.html", "cassette.yaml"):
             assert (window / name).exists(), name
+        # A window generated no cases: no seed or profile to show, and what it left unchecked is the traffic's.
+        for name in ("summary.md", "report.html"):
+            text = (window / name).read_text()
+            assert "observed traffic, no generated cases" in text and "seed None" not in text, name
+            assert "not checked on this target" not in text, name
     # Where the windows split the traffic depends on timing; what they found, together, does not.
     broken = next(
         w for w, r in reports.items() if any(f["rule"]["id"] == "altum.result.confidence" for f in r["findings"])

@@ -10,7 +10,16 @@ from jinja2 import Environment, PackageLoader, Template, select_autoescape
 from markupsafe import Markup
 
 from imgconf.report.outcome import FORMAT, RunOutcome
-from imgconf.report.wording import MEANING, coverage_text, findings_sentence, gate_note, score_text, vendor_line
+from imgconf.report.wording import (
+    MEANING,
+    cases_text,
+    coverage_text,
+    findings_sentence,
+    gate_note,
+    score_text,
+    unchecked_where,
+    vendor_line,
+)
 
 _ENV = Environment(loader=PackageLoader("imgconf", "report/templates"), autoescape=select_autoescape(["html", "j2"]))
 
@@ -103,4 +112,6 @@ def render(run: RunOutcome, trend: dict[str, list[dict[str, Any]]] | None = None
         gate_note=gate_note,
         vendor_line=vendor_line,
         coverage_text=coverage_text,
+        cases_text=cases_text,
+        unchecked_where=unchecked_where,
     )

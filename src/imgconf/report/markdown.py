@@ -7,11 +7,13 @@ from typing import Any
 from imgconf.report.outcome import RunOutcome, State
 from imgconf.report.wording import (
     MEANING,
+    cases_text,
     coverage_cell,
     coverage_text,
     findings_sentence,
     gate_note,
     score_text,
+    unchecked_where,
     vendor_line,
 )
 
@@ -44,7 +46,7 @@ def render(run: RunOutcome) -> str:
         "",
         f"Run `{run.run_id}` ({run.kind}) · target **{run.target.description}**"
         + (f" · drift {', '.join(run.target.drifts)}" if run.target.drifts else "")
-        + f" · profile {run.profile} · seed {run.seed} · {run.requests} requests · {run.duration_s:.1f} s",
+        + f" · {cases_text(run)} · {run.requests} requests · {run.duration_s:.1f} s",
         "",
         "| vendor | state | score | rules checked | findings | requests | tests passed | why |",
         "|---|---|---:|---:|---:|---:|---:|---|",
@@ -62,7 +64,7 @@ def render(run: RunOutcome) -> str:
         lines += ["", *(f"- {note}" for note in notes)]
     uncovered = [vendor for vendor in run.vendors if vendor.coverage and vendor.coverage.not_checked]
     if uncovered:
-        lines += ["", "<details><summary>Rules not checked on this target</summary>", ""]
+        lines += ["", f"<details><summary>Rules not checked {unchecked_where(run)}</summary>", ""]
         for vendor in uncovered:
             assert vendor.coverage is not None
             lines.append(f"**{vendor.title}**: {coverage_text(vendor.coverage.checked, vendor.coverage.total)}")

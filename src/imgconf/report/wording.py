@@ -3,7 +3,7 @@ junit.xml say it in the same words."""
 
 from __future__ import annotations
 
-from imgconf.report.outcome import RunOutcome, State, VendorOutcome, vendor_exit_state
+from imgconf.report.outcome import RunKind, RunOutcome, State, VendorOutcome, vendor_exit_state
 
 MEANING: dict[State, str] = {
     State.CONFORMANT: "every rule that was checked held",
@@ -31,6 +31,10 @@ WHY_NOT_CHECKED = {
     NOT_CHECKED_CREDENTIAL: "needs a credential you did not provide",
     NOT_CHECKED_MUTATIONS: "needs --allow-mutations or --thorough",
 }
+# Runs that hold observed traffic to the specs (`imgconf proxy`, `imgconf validate`) send nothing of their own:
+# a rule is unchecked there because the traffic never exercised it, and no seed or profile made any case.
+OBSERVED_KINDS = frozenset({RunKind.PROXY, RunKind.VALIDATE})
+NOT_EXERCISED = "the observed traffic did not exercise it"
 # Below this share of its rules checked, a conformant vendor's line says how little that verdict covers.
 LOW_COVERAGE = 0.8
 
@@ -46,6 +50,18 @@ def why_not_checked(reason: str | None) -> str:
     if text.startswith(("unreachable:", "credentials:")):
         return text.split(":", 1)[0]
     return text[:120] or "skipped"
+
+
+def cases_text(run: RunOutcome) -> str:
+    """How the run's cases were made: `profile smoke · seed 0`, or that it only observed traffic."""
+    if run.kind in OBSERVED_KINDS or run.seed is None:
+        return "observed traffic, no generated cases"
+    return f"profile {run.profile} · seed {run.seed}"
+
+
+def unchecked_where(run: RunOutcome) -> str:
+    """Where the rules a run left unchecked went unchecked: on the target, or in the traffic it observed."""
+    return "in this traffic" if run.kind in OBSERVED_KINDS else "on this target"
 
 
 def coverage_text(checked: int, total: int) -> str:
@@ -75,9 +91,10 @@ def coverage_note(vendor: VendorOutcome) -> str | None:
         return None
     causes = "; ".join(f"{why} ({count})" for why, count in why_counts(vendor)[:4])
     verdict = "conformant" if vendor.state is State.CONFORMANT else "checked"
+    observed = any(item.why == NOT_EXERCISED for item in coverage.not_checked)
     return (
         f"{verdict} on {coverage_text(coverage.checked, coverage.total)} ({coverage.ratio * 100:.0f}%), "
-        f"low coverage: the rest were not checked on this target: {causes}"
+        f"low coverage: the rest were not checked {'in this traffic' if observed else 'on this target'}: {causes}"
     )
 
 

@@ -438,7 +438,9 @@ class Collector:
             rule = _marker(self, test)
             if rule and rule not in checked and test.outcome not in ("passed", "failed"):
                 reasons.setdefault(rule, wording.why_not_checked(test.reason))
-        unexplained = "no test checks it on this target"
+        unexplained = (
+            wording.NOT_EXERCISED if self.options.kind in wording.OBSERVED_KINDS else "no test checks it on this target"
+        )
         missing = [NotChecked(rule, reasons.get(rule, unexplained)) for rule in sorted(catalogue - checked)]
         per_operation: dict[str, tuple[int, int]] = {}
         for label, rules in by_operation.items():
