@@ -61,7 +61,11 @@ def cases_text(run: RunOutcome) -> str:
 
 def unchecked_where(run: RunOutcome) -> str:
     """Where the rules a run left unchecked went unchecked: on the target, or in the traffic it observed."""
-    return "in this traffic" if run.kind in OBSERVED_KINDS else "on this target"
+    return _where(run.kind in OBSERVED_KINDS)
+
+
+def _where(observed: bool) -> str:
+    return "in this traffic" if observed else "on this target"
 
 
 def coverage_text(checked: int, total: int) -> str:
@@ -91,10 +95,11 @@ def coverage_note(vendor: VendorOutcome) -> str | None:
         return None
     causes = "; ".join(f"{why} ({count})" for why, count in why_counts(vendor)[:4])
     verdict = "conformant" if vendor.state is State.CONFORMANT else "checked"
+    # A vendor's line has no run to ask its kind: an observed run's reasons say it.
     observed = any(item.why == NOT_EXERCISED for item in coverage.not_checked)
     return (
         f"{verdict} on {coverage_text(coverage.checked, coverage.total)} ({coverage.ratio * 100:.0f}%), "
-        f"low coverage: the rest were not checked {'in this traffic' if observed else 'on this target'}: {causes}"
+        f"low coverage: the rest were not checked {_where(observed)}: {causes}"
     )
 
 

@@ -26,16 +26,19 @@ from imgconf.report.outcome import RunOutcome
 
 
 @cache
+def _schema() -> dict[str, Any]:
+    return json.loads(paths.report_schema_path().read_text(encoding="utf-8"))
+
+
+@cache
 def _validator() -> jsonschema.protocols.Validator:
-    schema = json.loads(paths.report_schema_path().read_text(encoding="utf-8"))
-    cls = jsonschema.validators.validator_for(schema)
-    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+    cls = jsonschema.validators.validator_for(_schema())
+    return cls(_schema(), format_checker=cls.FORMAT_CHECKER)
 
 
 @cache
 def _quick_validator() -> jsonschema_rs.Validator:
-    schema = json.loads(paths.report_schema_path().read_text(encoding="utf-8"))
-    return jsonschema_rs.validator_for(schema, validate_formats=True)
+    return jsonschema_rs.validator_for(_schema(), validate_formats=True)
 
 
 def validate(report: dict[str, Any]) -> None:
