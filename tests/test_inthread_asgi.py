@@ -247,3 +247,30 @@ def test_a_remembered_part_head_reads_as_a_freshly_parsed_one(head):
     fresh = imagerecognize._part_head.__wrapped__(head)
     assert imagerecognize._part_head(head) == fresh
     assert imagerecognize._part_head(head) == fresh
+
+
+def test_an_interrupted_request_leaves_no_worker_thread_behind():
+    """Ctrl-C mid-request (a KeyboardInterrupt out of the loop) must not strand anyio's non-daemon worker thread,
+    which would keep the process from ever exiting (a `--workers` worker hung in shutdown on exactly this)."""
+    release = threading.Event()
+
+    def interrupt() -> None:
+        raise KeyboardInterrupt
+
+    async def slow(request: Request) -> Response:
+        asyncio.get_running_loop().call_later(0.05, interrupt)
+        await run_in_threadpool(release.wait, 5)
+        return PlainTextResponse("late")
+
+    app = Starlette(routes=[Route("/slow", slow)])
+    before = set(threading.enumerate())
+    session = requests.Session()
+    session.mount("http://emulator", InThreadASGIAdapter(app))
+    with pytest.raises(KeyboardInterrupt):
+        session.get("http://emulator/slow")
+    release.set()
+    started = [thread for thread in set(threading.enumerate()) - before if not thread.daemon]
+    assert started, "the app's threadpool call should have started a worker thread"
+    for thread in started:
+        thread.join(timeout=5)
+    assert not [thread.name for thread in started if thread.is_alive()]

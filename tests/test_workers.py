@@ -3,7 +3,21 @@ report one process writes: same states, tests, findings, finding ids and evidenc
 
 from __future__ import annotations
 
-from imgconf.runner.workers import shares
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import clean_env
+from imgconf.runner import run as runner
+from imgconf.runner import workers
+from imgconf.runner.workers import resolve, shares
+from imgconf.testing.options import SuiteOptions
 
 DRIFTS = ("--drift", "altum.confidence-as-number", "--drift", "imagerecognize.confidence-as-string")
 
@@ -41,3 +55,109 @@ def test_vendors_are_shared_round_robin():
 def test_workers_must_be_at_least_one(cli):
     result = cli("run", "--vendor", "altum", "--workers", "0")
     assert result.code == 2 and "--workers" in result.stderr and "Traceback" not in result.output
+
+
+def _options(target: str, vendors: list[str], **rest: object) -> SuiteOptions:
+    return SuiteOptions.from_values(target=target, vendors=vendors, profile=None, seed=None, drifts=None, **rest)
+
+
+ALL = ["altum", "huawei", "identifai", "imagerecognize"]
+
+
+@pytest.mark.parametrize(
+    ("target", "vendors", "cores", "expected"),
+    [
+        ("emulator", ALL, 2, 2),  # one per core
+        ("emulator", ALL, 16, 4),  # at most one per vendor
+        ("emulator-http", ALL, 2, 2),
+        ("emulator", ["altum"], 8, 1),
+        ("live", ALL, 8, 1),  # the operator's accounts: one process unless asked
+        ("http://127.0.0.1:9/", ["altum", "huawei"], 8, 1),
+    ],
+)
+def test_auto_is_one_process_per_core_on_the_emulator_only(target, vendors, cores, expected):
+    assert resolve(workers.AUTO, _options(target, vendors), cores=cores) == expected
+
+
+def test_a_number_of_workers_is_taken_as_given():
+    assert resolve(3, _options("live", ALL), cores=1) == 3
+
+
+def test_workers_takes_auto_or_a_number_and_says_so_otherwise(cli):
+    result = cli("run", "--vendor", "altum", "--workers", "lots")
+    assert result.code == 2 and "'lots' is neither 'auto' nor a number" in result.stderr, result.output
+    assert "Traceback" not in result.output
+    dry = cli("run", "--workers", "AUTO", "--dry-run")
+    assert dry.code == 0, dry.output
+
+
+def test_workers_report_their_progress_to_the_parent():
+    values = dict(target=None, vendors=["altum", "imagerecognize"], profile=None, seed=1, drifts=[], keyword="examples")
+    options = SuiteOptions.from_values(**values)
+    seen: list[dict[str, tuple[int, int, int]]] = []
+    outcome = workers.execute(
+        options,
+        values,
+        2,
+        lambda snapshot: seen.append({v: (p.done, p.total, p.requests) for v, p in snapshot.items()}),
+    )
+    last = seen[-1]
+    assert set(last) == {"altum", "imagerecognize"}
+    assert all(0 < done == total for done, total, _ in last.values()), last
+    assert {v.id: v.requests for v in outcome.vendors} == {vendor: sent for vendor, (_, _, sent) in last.items()}
+    assert len(seen) >= sum(total for _, total, _ in last.values())  # after every test, not only at the end
+
+
+def _worker_pids(parent: int) -> set[int]:
+    children = Path(f"/proc/{parent}/task/{parent}/children")
+    return {int(pid) for pid in children.read_text().split()} if children.exists() else set()
+
+
+@pytest.mark.parametrize(
+    ("sig", "to_group", "code"),
+    [(signal.SIGINT, True, 130), (signal.SIGTERM, False, 143)],
+    ids=["ctrl-c-at-the-terminal", "sigterm-to-imgconf"],
+)
+def test_a_parallel_run_stops_in_order_and_says_interrupted(tmp_path, sig, to_group, code):
+    """Ctrl-C reaches the whole foreground process group, SIGTERM only imgconf: either way every worker stops,
+    each vendor is in the report, the run is interrupted by the signal sent, and no worker is left behind."""
+    out = tmp_path / "reports"
+    command = [sys.executable, "-m", "imgconf", "run", "--profile", "full", "--workers", "2", "--out", str(out)]
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=clean_env(),
+        cwd=tmp_path,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    while len(pids := _worker_pids(process.pid)) < 2:
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the workers never started"
+        time.sleep(0.05)
+    time.sleep(3)  # mostly mid-run; a stop before the suites start must read the same
+    os.killpg(process.pid, sig) if to_group else process.send_signal(sig)
+    stopped = time.monotonic()
+    stdout, stderr = process.communicate(timeout=60)
+    assert time.monotonic() - stopped < 15, "the run took too long to stop"
+    assert process.returncode == code, stdout + stderr
+    assert "Traceback" not in stdout + stderr
+    report = json.loads((out / (out / "LATEST").read_text().strip() / "report.json").read_text())
+    assert (report["state"], report["interrupted"], report["exit_code"]) == ("interrupted", sig.name, code)
+    assert [v["id"] for v in report["vendors"]] == ALL
+    assert "interrupted · " in stdout and f"exit {code}" in stdout
+    assert any(v["state"] == "incomplete" for v in report["vendors"]), "the run was not stopped mid-way"
+    for pid in pids:
+        assert not Path(f"/proc/{pid}").exists(), f"worker {pid} outlived the run"
+
+
+def test_a_signal_whose_interrupt_was_swallowed_stops_the_run_at_the_next_test():
+    """A KeyboardInterrupt raised inside a finalizer is lost; the signal's note on the plugin raises it again."""
+    plugin = runner.RunnerPlugin(_options("emulator", ["altum"]))
+    plugin.pytest_runtest_logfinish("altum/test_x.py::test_a", None)  # no signal: the run goes on
+    plugin.interrupted_by = "SIGINT"
+    with pytest.raises(runner.Interrupted) as raised:
+        plugin.pytest_runtest_logfinish("altum/test_x.py::test_b", None)
+    assert raised.value.signal_name == "SIGINT"

@@ -24,6 +24,29 @@ from imgconf.testing.options import SuiteOptions
 from imgconf.testing.plugin import parse_emulator_options
 
 
+class WorkerCount(click.ParamType):
+    """`--workers`: `auto` (None: `runner.workers.resolve` decides from the target and the cores) or N >= 1."""
+
+    name = "auto|N"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int | None:
+        if value is None or isinstance(value, int):
+            count = value
+        elif str(value).strip().lower() == "auto":
+            return None
+        else:
+            try:
+                count = int(str(value))
+            except ValueError:
+                self.fail(f"{value!r} is neither 'auto' nor a number of processes", param, ctx)
+        if count is not None and count < 1:
+            self.fail(f"{count} is not a number of processes (at least 1, or 'auto')", param, ctx)
+        return count
+
+
+WORKERS = WorkerCount()
+
+
 @click.command("run", context_settings={"auto_envvar_prefix": "IMGCONF"})
 @click.option(
     "--target",
@@ -145,10 +168,11 @@ from imgconf.testing.plugin import parse_emulator_options
 @click.option("-k", "keyword", default=None, metavar="EXPR", help="Only tests whose names match EXPR, as pytest -k.")
 @click.option(
     "--workers",
-    default=1,
+    default="auto",
     show_default=True,
-    type=click.IntRange(min=1),
-    help="Run the vendors in parallel on N processes (same verdicts as one).",
+    type=WORKERS,
+    help="Run the vendors in parallel on N processes (same verdicts as one). auto: one per core, at most one "
+    "per vendor, on the emulator; one process on live, URL and replay targets and when recording.",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Only the verdict line and the report path.")
 @click.option("-v", "--verbose", is_flag=True, help="More detail (--dry-run: every operation and test).")
@@ -176,7 +200,7 @@ def command(
     stop_on_rules: tuple[str, ...],
     specs: Path | None,
     keyword: str | None,
-    workers: int,
+    workers: int | None,
     quiet: bool,
     verbose: bool,
 ) -> int:
@@ -218,9 +242,11 @@ def command(
         return 0
     runner.preflight(options)  # specs and missing credentials: one line, before anything is written or sent
     check_writable(out)
+    processes = min(parallel.resolve(workers, options), len(options.vendors))
     if not quiet:
         drift_note = f" · drift {', '.join(drifts)}" if drifts else ""
         drift_note += " · thorough" if options.target.thorough and options.target.operator_credentials else ""
+        drift_note += f" · {processes} workers" if processes > 1 else ""
         console.print(
             f"[bold]imgconf[/] · target [bold]{options.target.describe()}[/]{drift_note} · vendors "
             f"{', '.join(options.vendors)} · profile {options.profile.name} · seed {options.seed}"
@@ -253,8 +279,8 @@ def command(
                 )
             progress.refresh()
 
-        if workers > 1 and len(options.vendors) > 1:
-            outcome, artifacts = parallel.execute(options, values, workers), dict[str, bytes]()
+        if processes > 1:
+            outcome, artifacts = parallel.execute(options, values, processes, on_progress), dict[str, bytes]()
         else:
             outcome, artifacts = runner.execute(options, on_progress)
     published = publish(

@@ -1,7 +1,7 @@
 """`imgconf run`: drive pytest over the suites in-process, and hand back the run's outcome.
 
 pytest does the running; a plugin registered as the `imgconf_runner` hands it the options, reports
-progress, turns SIGTERM into the same orderly stop as Ctrl-C, and receives the finished `RunOutcome`.
+progress, turns Ctrl-C and SIGTERM into one orderly stop, and receives the finished `RunOutcome`.
 pytest's own terminal output is captured and only shown if pytest itself fails.
 """
 
@@ -88,6 +88,8 @@ class RunnerPlugin:
         if vendor in self.progress:
             self.progress[vendor].done += 1
         self._report()
+        if self.interrupted_by is not None:  # a signal came, yet the run goes on: its interrupt was swallowed
+            raise Interrupted(self.interrupted_by)
 
     def _report(self) -> None:
         if self.on_progress is None:
@@ -185,22 +187,30 @@ def quiet_pytest() -> Iterator[io.StringIO]:
 
 
 @contextlib.contextmanager
-def sigterm_as_interrupt(plugin: RunnerPlugin) -> Iterator[None]:
-    """SIGTERM stops the run as Ctrl-C does (a report marked interrupted, exit 143), not by killing it."""
+def signals_as_interrupt(plugin: RunnerPlugin) -> Iterator[None]:
+    """Ctrl-C and SIGTERM stop the run in order (a report marked interrupted by that signal, exit 130 or 143).
+
+    Each raises `Interrupted` where the run is, and is noted on the plugin: a KeyboardInterrupt raised
+    where Python cannot deliver it (a finalizer, an unraisable-exception path) is swallowed, and the run
+    would go on to its end (seen: a `--workers` worker given SIGINT ran its last 9 s). The note makes the
+    next test boundary raise it again (`pytest_runtest_logfinish`).
+    """
 
     def handler(signum: int, frame: FrameType | None) -> None:
-        plugin.interrupted_by = "SIGTERM"
-        raise Interrupted("SIGTERM")
+        name = signal.Signals(signum).name
+        plugin.interrupted_by = plugin.interrupted_by or name
+        raise Interrupted(name)
 
     try:
-        previous = signal.signal(signal.SIGTERM, handler)
+        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     except ValueError:  # not the main thread: leave signals alone
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def preflight(options: SuiteOptions) -> None:
@@ -241,7 +251,7 @@ def execute(options: SuiteOptions, on_progress: Progress | None = None) -> tuple
     preflight(options)
     plugin = RunnerPlugin(options, on_progress)
     args = [*pytest_args(options.vendors), "-q", f"--hypothesis-seed={options.seed}", *keyword_args(options)]
-    with sigterm_as_interrupt(plugin), quiet_pytest() as captured:
+    with signals_as_interrupt(plugin), quiet_pytest() as captured:
         code = pytest.main(args, plugins=[plugin])
     if plugin.fatal is not None and plugin.fatal.exit_code == ExitCode.USAGE:
         raise plugin.fatal

@@ -1,30 +1,69 @@
 """`imgconf run --workers N`: vendors in parallel on N processes, merged into the one outcome a single run gives.
 
-Each worker is a fresh (spawned) process that builds its options from the same values as the parent, for
-its share of the vendors, and runs them exactly as `imgconf run` does (`runner.run.execute`); its
-`RunOutcome` comes back pickled. Vendors never share state, so the merge is a concatenation, except for the
-finding ids: a single run numbers findings over all vendors in (vendor, fingerprint) order, so the merge
-numbers them again the same way and renames what carries an id (tests' finding lists, evidence files and the
-reproducers that name them). Same seed, same verdicts, same ids, whatever N is.
+Each worker is a fresh process (`imgconf.runner.worker`) that builds its options from the same values as
+the parent, for its share of the vendors, and runs them exactly as `imgconf run` does; its progress and its
+`RunOutcome` come back pickled over a pipe. Vendors never share state, so the merge is a concatenation,
+except for the finding ids: a single run numbers findings over all vendors in (vendor, fingerprint) order,
+so the merge numbers them again the same way and renames what carries an id (tests' finding lists, evidence
+files and the reproducers that name them). Same seed, same verdicts, same ids, whatever N is.
+
+Stopping is the parent's: the workers run in process groups of their own (Ctrl-C at the terminal reaches
+the parent alone), and on Ctrl-C or SIGTERM the parent passes the same signal on to each worker once and
+waits for their interrupted outcomes, so the report names the signal the operator sent, as a single
+process's does. A second Ctrl-C or SIGTERM kills the workers.
 """
 
 from __future__ import annotations
 
-import multiprocessing
+import contextlib
+import os
+import pickle
+import queue
 import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import replace
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from types import FrameType
+from typing import IO, Any
 
 from imgconf.errors import ExitCode, ImgconfError, UsageError
 from imgconf.report.outcome import Evidence, RunOutcome, Target
 from imgconf.runner import run as runner
+from imgconf.runner.worker import WorkerResult
+from imgconf.testing.collector import Collector
 from imgconf.testing.options import SuiteOptions
+from imgconf.wire.recorder import Recorder
 
-# What a worker hands back: its outcome, or the one-line error and exit code it stopped with.
-WorkerResult = tuple[RunOutcome | None, str | None, int]
+AUTO = None  # `--workers auto`
+EXIT_GRACE_S = 10.0  # a worker that has handed back its outcome gets this long to exit
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, which containers and `taskset` narrow)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def resolve(requested: int | None, options: SuiteOptions, cores: int | None = None) -> int:
+    """How many processes a run uses: `requested`, or for `auto` one per core, at most one per vendor.
+
+    `auto` stays at one process where a second would change what the operator sees or spends: a target
+    whose vendors' accounts, callback address or cassette are the operator's (`parallel` False: live, a
+    URL, a replay; recording is only for those).
+    """
+    if requested is not None:
+        return requested
+    if not options.target.parallel:
+        return 1
+    return max(1, min(cores or usable_cores(), len(options.vendors)))
 
 
 def shares(vendors: list[str], workers: int) -> list[list[str]]:
@@ -33,30 +72,159 @@ def shares(vendors: list[str], workers: int) -> list[list[str]]:
     return [vendors[index::count] for index in range(count)]
 
 
-def _work(values: dict[str, Any], vendors: list[str]) -> WorkerResult:
+@dataclass
+class _Worker:
+    vendors: list[str]
+    process: subprocess.Popen[bytes]
+    stderr: IO[bytes]
+    ready: bool = False
+    signalled: bool = False
+    result: WorkerResult | None = None
+    progress: dict[str, runner.VendorProgress] = field(default_factory=dict)
+
+    def stop(self, name: str) -> None:
+        """The parent's signal, passed on once, when the worker can take it in order (else on "ready")."""
+        if self.ready and not self.signalled and self.process.poll() is None:
+            self.signalled = True
+            self.process.send_signal(signal.Signals[name])
+
+    def last_words(self) -> str:
+        self.stderr.seek(0)
+        lines = [line.strip() for line in self.stderr.read().decode(errors="replace").splitlines() if line.strip()]
+        return lines[-1][:300] if lines else "no output"
+
+
+def _start(
+    values: dict[str, Any], vendors: list[str], events: queue.Queue[tuple[int, Any]], index: int, stderr: IO[bytes]
+) -> _Worker:
+    read, write = os.pipe()
     try:
-        drifts = [name for name in values.get("drifts") or [] if name.partition(".")[0] in vendors]
-        options = SuiteOptions.from_values(**{**values, "vendors": vendors, "drifts": drifts})
-        outcome, _artifacts = runner.execute(options)
-    except ImgconfError as exc:
-        return None, exc.message, int(exc.exit_code)
-    return outcome, None, 0
+        process = subprocess.Popen(
+            [sys.executable, "-m", "imgconf.runner.worker", str(write)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            pass_fds=(write,),
+            process_group=0,
+        )
+    finally:
+        os.close(write)
+    assert process.stdin is not None
+    process.stdin.write(pickle.dumps((values, vendors)))
+    process.stdin.close()
+
+    def relay() -> None:
+        with os.fdopen(read, "rb") as channel:
+            while True:
+                try:
+                    events.put((index, pickle.load(channel)))
+                except (EOFError, pickle.UnpicklingError):
+                    break
+        events.put((index, None))
+
+    threading.Thread(target=relay, name=f"imgconf-worker-{index}", daemon=True).start()
+    return _Worker(vendors, process, stderr)
 
 
-def execute(options: SuiteOptions, values: dict[str, Any], workers: int) -> RunOutcome:
+@contextlib.contextmanager
+def _signals_as_flags() -> Iterator[list[str]]:
+    """Ctrl-C and SIGTERM, while the workers run, only noted (in the yielded list, in the order given)."""
+    given: list[str] = []
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        given.append(signal.Signals(signum).name)
+
+    try:
+        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    except ValueError:  # not the main thread: leave signals alone
+        yield given
+        return
+    try:
+        yield given
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _wait(
+    workers: list[_Worker], events: queue.Queue[tuple[int, Any]], on_progress: runner.Progress | None
+) -> str | None:
+    """Every worker's events until each has closed its pipe; the signal the run was stopped by, if any."""
+    open_channels = len(workers)
+    with _signals_as_flags() as given:
+        while open_channels:
+            if given:
+                for worker in workers:
+                    worker.stop(given[0])
+                if len(given) > 1:  # asked twice: stop waiting for an orderly end
+                    for worker in workers:
+                        if worker.process.poll() is None:
+                            worker.process.kill()
+            try:
+                index, event = events.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            worker = workers[index]
+            if event is None:
+                open_channels -= 1
+            elif event[0] == "ready":
+                worker.ready = True
+            elif event[0] == "progress":
+                worker.progress = event[1]
+                if on_progress is not None:
+                    on_progress({vendor: state for w in workers for vendor, state in w.progress.items()})
+            elif event[0] == "result":
+                worker.result = event[1]
+        for worker in workers:
+            try:
+                worker.process.wait(timeout=EXIT_GRACE_S)
+            except subprocess.TimeoutExpired:  # its outcome is in; whatever keeps it alive is not ours to wait on
+                worker.process.kill()
+                worker.process.wait()
+        return given[0] if given else None
+
+
+def execute(
+    options: SuiteOptions, values: dict[str, Any], workers: int, on_progress: runner.Progress | None = None
+) -> RunOutcome:
     """Run `options.vendors` on `workers` processes; `values` are the keyword arguments of `from_values`."""
     if options.record or values.get("replay") is not None:
         raise UsageError("--workers runs one cassette per process; use --record and --replay with --workers 1")
     runner.preflight(options)
     started = time.time()
-    context = multiprocessing.get_context("spawn")  # no inherited pytest or emulator state
-    groups = shares(options.vendors, workers)
-    with ProcessPoolExecutor(max_workers=len(groups), mp_context=context) as pool:
-        results = list(pool.map(_work, [values] * len(groups), groups))
-    for outcome, message, code in results:
-        if outcome is None:
-            raise (UsageError(message or "") if code == ExitCode.USAGE else ImgconfError(message or ""))
-    return merge(options, [outcome for outcome, _, _ in results if outcome is not None], started)
+    events: queue.Queue[tuple[int, Any]] = queue.Queue()
+    with contextlib.ExitStack() as files:
+        pool = [
+            _start(values, group, events, index, files.enter_context(tempfile.TemporaryFile()))
+            for index, group in enumerate(shares(options.vendors, workers))
+        ]
+        try:
+            stopped_by = _wait(pool, events, on_progress)
+        finally:
+            for worker in pool:
+                if worker.process.poll() is None:
+                    worker.process.kill()
+                    worker.process.wait()
+        outcomes = []
+        for worker in pool:
+            outcome, message, code = worker.result or (None, None, 0)
+            if message is not None:
+                raise UsageError(message) if code == ExitCode.USAGE else ImgconfError(message)
+            if outcome is None and stopped_by is None:
+                raise ImgconfError(
+                    f"the worker running {', '.join(worker.vendors)} stopped (exit {worker.process.returncode}) "
+                    f"without an outcome: {worker.last_words()}"
+                )
+            outcomes.append(outcome or _not_run(values, worker.vendors, stopped_by))
+    merged = merge(options, outcomes, started)
+    return replace(merged, interrupted=stopped_by) if stopped_by else merged
+
+
+def _not_run(values: dict[str, Any], vendors: list[str], stopped_by: str | None) -> RunOutcome:
+    """The outcome of vendors whose worker was stopped before their suites started: nothing ran."""
+    drifts = [name for name in values.get("drifts") or [] if name.partition(".")[0] in vendors]
+    options = SuiteOptions.from_values(**{**values, "vendors": vendors, "drifts": drifts})
+    return Collector(options, Recorder()).build(interrupted=stopped_by)
 
 
 def _renamed(evidence: Evidence, old: str, new: str) -> Evidence:

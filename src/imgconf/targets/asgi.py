@@ -14,6 +14,7 @@ thread (`run_in_threadpool`) is awaited within the request.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http
 import io
 import threading
@@ -75,6 +76,19 @@ def _close_loops(loops: dict[int, asyncio.AbstractEventLoop]) -> None:
         if not loop.is_running() and not loop.is_closed():
             loop.close()
     loops.clear()
+
+
+def _settle(loop: asyncio.AbstractEventLoop, task: asyncio.Task[None]) -> None:
+    """An interrupted request's task, cancelled and its loop run until its done-callbacks have run.
+
+    anyio stops the worker threads an app's `run_in_threadpool` started when that request's task is done, in a
+    done-callback; a signal that stops the loop mid-request leaves the callback unrun and the (non-daemon)
+    thread waiting forever, so the process never exits (seen: a `--workers` worker stuck in shutdown).
+    """
+    if not task.done():
+        task.cancel()
+    with contextlib.suppress(BaseException):
+        loop.run_until_complete(asyncio.gather(task, return_exceptions=True))
 
 
 class InThreadASGIAdapter(requests.adapters.HTTPAdapter):
@@ -192,8 +206,10 @@ class InThreadASGIAdapter(requests.adapters.HTTPAdapter):
             async with asyncio.timeout(read_timeout):
                 await self.app(scope, receive, send)
 
+        loop = self._loop()
+        task = loop.create_task(run())
         try:
-            self._loop().run_until_complete(run())
+            loop.run_until_complete(task)
         except TimeoutError:
             error = ReadTimeoutError(
                 f"{scheme}://{host}:{port}",  # type: ignore[arg-type]
@@ -201,5 +217,8 @@ class InThreadASGIAdapter(requests.adapters.HTTPAdapter):
                 f"Read timed out. (read timeout={read_timeout})",
             )
             raise requests.exceptions.ReadTimeout(error, request=request) from None
+        except BaseException:  # Ctrl-C or SIGTERM (the runner's Interrupted) mid-request
+            _settle(loop, task)
+            raise
         assert response_started, "The application did not return a response."
         return self.build_response(request, urllib3.HTTPResponse(**raw))

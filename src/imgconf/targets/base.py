@@ -80,6 +80,9 @@ class Target(Protocol):
     # Every request costs the operator (quota, money, rate limits): small budgets, pacing, no shrinking,
     # reduced sweeps. The emulator is not; neither is a URL target run `--thorough`.
     metered: bool
+    # `imgconf run --workers auto` may run its vendors in processes of their own at once: nothing the
+    # operator watches (a vendor account, a callback address, a cassette) is reached from two processes.
+    parallel: bool
     # It can be given drift profiles (only an emulator can).
     drifts_allowed: bool
     # Its credentials come from the operator (environment or imgconf.toml), and can be refused.
@@ -125,6 +128,7 @@ class ObservedTraffic:
     operator_credentials = False
     paced = False
     thorough = False
+    parallel = False
     callback: str | None = None
     latency_budget_s: float | None = None
     refusal = "nothing can be sent to traffic that was observed"

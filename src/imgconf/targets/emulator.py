@@ -42,6 +42,7 @@ class _Emulator:
     operator_credentials = False
     paced = False
     thorough = True
+    parallel = True  # each process serves (or calls in-process) emulators of its own, on ephemeral ports
     callback: str | None = None  # the suite's own loopback servers, on ephemeral ports
     latency_budget_s: float | None = 1.0  # it answers in milliseconds: a slow answer is a regression
     name = "emulator"

@@ -64,6 +64,9 @@ class _Remote:
     operator_credentials = True
     paced = True
     thorough = False
+    # A vendor's account (its quota, its rate limits) and a callback address are the operator's: one process
+    # at a time reaches them unless `--workers N` says otherwise.
+    parallel = False
     callback: str | None = None
     latency_budget_s: float | None = None
     name = "url"

@@ -30,6 +30,7 @@ class ReplayTarget:
     operator_credentials = False
     paced = False
     thorough = False
+    parallel = False  # one cassette, read by one process
     callback: str | None = None
     latency_budget_s: float | None = None
 
