@@ -9,6 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+import imgconf.cli as cli_module
 from conftest import ROOT, clean_env
 from imgconf import __version__, vendors
 
@@ -97,3 +100,18 @@ def test_dry_run_is_a_summary_per_vendor_and_exits_2_on_a_missing_credential(cli
     full = cli("run", "--vendor", "altum", "--target", "live", "--dry-run", "-v", env=env)
     assert full.code == 0 and len(full.stdout.splitlines()) > len(ready.stdout.splitlines()) + 20
     assert "examples: " in full.stdout and "operation" in full.stdout
+
+
+def test_a_bug_in_imgconf_is_its_own_error_in_one_line_not_a_usage_error(monkeypatch, capsys):
+    """Exit 4 is imgconf's own error (README); 2 would tell the user the mistake was theirs."""
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.delenv("IMGCONF_DEBUG", raising=False)
+    monkeypatch.setattr(cli_module.cli, "main", broken)
+    with pytest.raises(SystemExit) as exited:
+        cli_module.main(["run"])
+    assert exited.value.code == 4
+    err = capsys.readouterr().err
+    assert err.strip() == "imgconf: internal error: RuntimeError: boom (set IMGCONF_DEBUG=1 for a traceback)"

@@ -119,6 +119,6 @@ def main(argv: list[str] | None = None) -> None:
         if os.environ.get("IMGCONF_DEBUG"):
             raise
         code = fail(
-            f"internal error: {type(exc).__name__}: {exc} (set IMGCONF_DEBUG=1 for a traceback)", int(ExitCode.USAGE)
+            f"internal error: {type(exc).__name__}: {exc} (set IMGCONF_DEBUG=1 for a traceback)", int(ExitCode.ERROR)
         )
     sys.exit(int(code or 0))
