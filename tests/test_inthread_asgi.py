@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 import tomllib
 
 import pytest
@@ -25,6 +26,7 @@ from imgconf import paths
 from imgconf import vendors as registry
 from imgconf.emulator import altum as altum_emulator
 from imgconf.emulator.config import EmulatorConfig
+from imgconf.targets import asgi as asgi_transport
 from imgconf.targets.asgi import InThreadASGIAdapter
 from imgconf.testing import contract
 from imgconf.vendors import imagerecognize
@@ -274,3 +276,34 @@ def test_an_interrupted_request_leaves_no_worker_thread_behind():
     for thread in started:
         thread.join(timeout=5)
     assert not [thread.name for thread in started if thread.is_alive()]
+
+
+def test_closing_the_adapter_stops_a_worker_thread_its_interrupted_request_left(monkeypatch):
+    """Where a signal lands so that even the settling cannot run anyio's stop callback, closing the adapter (the
+    in-process target closes its sessions when the run ends) still releases the thread."""
+
+    monkeypatch.setattr(asgi_transport, "_settle", lambda loop, task: None)
+    release = threading.Event()
+
+    def interrupt() -> None:
+        raise KeyboardInterrupt
+
+    async def slow(request: Request) -> Response:
+        asyncio.get_running_loop().call_later(0.05, interrupt)
+        await run_in_threadpool(release.wait, 5)
+        return PlainTextResponse("late")
+
+    before = set(threading.enumerate())
+    adapter = InThreadASGIAdapter(Starlette(routes=[Route("/slow", slow)]))
+    session = requests.Session()
+    session.mount("http://emulator", adapter)
+    with pytest.raises(KeyboardInterrupt):
+        session.get("http://emulator/slow")
+    release.set()
+    started = [thread for thread in set(threading.enumerate()) - before if not thread.daemon]
+    time.sleep(0.2)
+    assert all(thread.is_alive() for thread in started), "stranded, as without the close"
+    session.close()
+    for thread in started:
+        thread.join(timeout=5)
+    assert started and not [thread.name for thread in started if thread.is_alive()]

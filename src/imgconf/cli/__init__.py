@@ -113,8 +113,8 @@ def main(argv: list[str] | None = None) -> None:
         code = fail(exc.format_message(), int(ExitCode.USAGE))
     except ImgconfError as exc:
         code = fail(exc.message, int(exc.exit_code))
-    except KeyboardInterrupt:
-        code = fail("interrupted", 130)
+    except KeyboardInterrupt as exc:  # before or after the run's own handling: SIGTERM (the runner's) is 143
+        code = fail("interrupted", 143 if getattr(exc, "signal_name", None) == "SIGTERM" else 130)
     except Exception as exc:  # a bug in imgconf: still one line unless asked for more
         if os.environ.get("IMGCONF_DEBUG"):
             raise

@@ -71,7 +71,22 @@ class _OriginalResponse:
         self.closed = True
 
 
+def _stop_worker_threads(loops: list[asyncio.AbstractEventLoop]) -> None:
+    """anyio's worker threads bound to `loops`, told to stop (anyio's `WorkerThread`: its `loop`, `stop()`).
+
+    A thread is stopped by its request task's done-callback; when a signal cut the request off where
+    `_settle` could not run that callback, the thread would wait for work for ever and, being non-daemon,
+    keep the process from exiting (seen: a run given SIGTERM in its second second, stuck in shutdown).
+    """
+    for thread in threading.enumerate():
+        stop = getattr(thread, "stop", None)
+        if callable(stop) and any(getattr(thread, "loop", None) is loop for loop in loops):
+            with contextlib.suppress(Exception):  # its queue full: it is busy, and will see the stop next
+                stop()
+
+
 def _close_loops(loops: dict[int, asyncio.AbstractEventLoop]) -> None:
+    _stop_worker_threads(list(loops.values()))
     for loop in list(loops.values()):
         if not loop.is_running() and not loop.is_closed():
             loop.close()

@@ -70,7 +70,12 @@ class InProcessEmulator(_Emulator):
     def connect(
         self, vendors: list[Vendor], settings: RunSettings, recorder: Recorder
     ) -> Iterator[dict[str, Connection]]:
-        yield {vendor.id: self._connection(vendor, settings, recorder) for vendor in vendors}
+        connections = {vendor.id: self._connection(vendor, settings, recorder) for vendor in vendors}
+        try:
+            yield connections
+        finally:
+            for connection in connections.values():
+                connection.session.close()  # the adapter's event loops, and any thread anyio left on them
 
     def _connection(self, vendor: Vendor, settings: RunSettings, recorder: Recorder) -> Connection:
         drifts = settings.drifts.get(vendor.id, frozenset())
