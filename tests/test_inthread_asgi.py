@@ -251,9 +251,9 @@ def test_a_remembered_part_head_reads_as_a_freshly_parsed_one(head):
     assert imagerecognize._part_head(head) == fresh
 
 
-def test_an_interrupted_request_leaves_no_worker_thread_behind():
-    """Ctrl-C mid-request (a KeyboardInterrupt out of the loop) must not strand anyio's non-daemon worker thread,
-    which would keep the process from ever exiting (a `--workers` worker hung in shutdown on exactly this)."""
+def _interrupted_mid_request() -> tuple[requests.Session, list[threading.Thread]]:
+    """A request whose app waits in `run_in_threadpool` when a KeyboardInterrupt leaves the loop; the session and
+    the non-daemon threads the request started (their wait already released)."""
     release = threading.Event()
 
     def interrupt() -> None:
@@ -264,15 +264,21 @@ def test_an_interrupted_request_leaves_no_worker_thread_behind():
         await run_in_threadpool(release.wait, 5)
         return PlainTextResponse("late")
 
-    app = Starlette(routes=[Route("/slow", slow)])
     before = set(threading.enumerate())
     session = requests.Session()
-    session.mount("http://emulator", InThreadASGIAdapter(app))
+    session.mount("http://emulator", InThreadASGIAdapter(Starlette(routes=[Route("/slow", slow)])))
     with pytest.raises(KeyboardInterrupt):
         session.get("http://emulator/slow")
     release.set()
     started = [thread for thread in set(threading.enumerate()) - before if not thread.daemon]
     assert started, "the app's threadpool call should have started a worker thread"
+    return session, started
+
+
+def test_an_interrupted_request_leaves_no_worker_thread_behind():
+    """Ctrl-C mid-request (a KeyboardInterrupt out of the loop) must not strand anyio's non-daemon worker thread,
+    which would keep the process from ever exiting (a `--workers` worker hung in shutdown on exactly this)."""
+    _, started = _interrupted_mid_request()
     for thread in started:
         thread.join(timeout=5)
     assert not [thread.name for thread in started if thread.is_alive()]
@@ -281,29 +287,11 @@ def test_an_interrupted_request_leaves_no_worker_thread_behind():
 def test_closing_the_adapter_stops_a_worker_thread_its_interrupted_request_left(monkeypatch):
     """Where a signal lands so that even the settling cannot run anyio's stop callback, closing the adapter (the
     in-process target closes its sessions when the run ends) still releases the thread."""
-
     monkeypatch.setattr(asgi_transport, "_settle", lambda loop, task: None)
-    release = threading.Event()
-
-    def interrupt() -> None:
-        raise KeyboardInterrupt
-
-    async def slow(request: Request) -> Response:
-        asyncio.get_running_loop().call_later(0.05, interrupt)
-        await run_in_threadpool(release.wait, 5)
-        return PlainTextResponse("late")
-
-    before = set(threading.enumerate())
-    adapter = InThreadASGIAdapter(Starlette(routes=[Route("/slow", slow)]))
-    session = requests.Session()
-    session.mount("http://emulator", adapter)
-    with pytest.raises(KeyboardInterrupt):
-        session.get("http://emulator/slow")
-    release.set()
-    started = [thread for thread in set(threading.enumerate()) - before if not thread.daemon]
+    session, started = _interrupted_mid_request()
     time.sleep(0.2)
     assert all(thread.is_alive() for thread in started), "stranded, as without the close"
     session.close()
     for thread in started:
         thread.join(timeout=5)
-    assert started and not [thread.name for thread in started if thread.is_alive()]
+    assert not [thread.name for thread in started if thread.is_alive()]

@@ -7,7 +7,6 @@ small loopback servers defined here.
 
 from __future__ import annotations
 
-import json
 import signal
 import socket
 import sqlite3
@@ -21,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from conftest import clean_env, free_port, served
+from conftest import Result, clean_env, free_port, served
 
 KEY = "SENTINEL-verdict-key-4f2a61"
 LIVE = clean_env(ALTUM_API_KEY=KEY)
@@ -104,7 +103,7 @@ def test_an_interrupted_run_says_interrupted_everywhere(tmp_path, sig, code, nam
     assert time.monotonic() - stopped < 15, "the run took too long to stop"
     assert process.returncode == code, stdout + stderr
     assert "Traceback" not in stdout + stderr
-    report = json.loads((out / (out / "LATEST").read_text().strip() / "report.json").read_text())
+    report = Result(process.returncode, stdout, stderr, out).report()
     assert report["state"] == "interrupted" and report["interrupted"] == name and report["exit_code"] == code
     assert f"exit {code}" in stdout and "conformant" not in stdout.replace("non-conformant", "")
     assert "interrupted" in (out / report["run_id"] / "summary.md").read_text()

@@ -3,7 +3,6 @@ report one process writes: same states, tests, findings, finding ids and evidenc
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import clean_env
+from conftest import Result, clean_env
 from imgconf.runner import run as runner
 from imgconf.runner import workers
 from imgconf.runner.workers import resolve, shares
@@ -144,7 +143,7 @@ def test_a_parallel_run_stops_in_order_and_says_interrupted(tmp_path, sig, to_gr
     assert time.monotonic() - stopped < 15, "the run took too long to stop"
     assert process.returncode == code, stdout + stderr
     assert "Traceback" not in stdout + stderr
-    report = json.loads((out / (out / "LATEST").read_text().strip() / "report.json").read_text())
+    report = Result(process.returncode, stdout, stderr, out).report()
     assert (report["state"], report["interrupted"], report["exit_code"]) == ("interrupted", sig.name, code)
     assert [v["id"] for v in report["vendors"]] == ALL
     assert "interrupted · " in stdout and f"exit {code}" in stdout

@@ -242,7 +242,7 @@ def command(
         return 0
     runner.preflight(options)  # specs and missing credentials: one line, before anything is written or sent
     check_writable(out)
-    processes = min(parallel.resolve(workers, options), len(options.vendors))
+    processes = parallel.resolve(workers, options)
     if not quiet:
         drift_note = f" · drift {', '.join(drifts)}" if drifts else ""
         drift_note += " · thorough" if options.target.thorough and options.target.operator_credentials else ""

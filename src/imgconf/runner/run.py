@@ -187,7 +187,24 @@ def quiet_pytest() -> Iterator[io.StringIO]:
 
 
 @contextlib.contextmanager
-def signals_as_interrupt(plugin: RunnerPlugin) -> Iterator[None]:
+def on_signals(handler: Callable[[int, FrameType | None], None]) -> Iterator[None]:
+    """`handler` for Ctrl-C and SIGTERM for the length of the block, the previous handlers restored after.
+
+    Outside the main thread signals cannot be handled there, and are left alone.
+    """
+    try:
+        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    except ValueError:
+        yield
+        return
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def signals_as_interrupt(plugin: RunnerPlugin) -> contextlib.AbstractContextManager[None]:
     """Ctrl-C and SIGTERM stop the run in order (a report marked interrupted by that signal, exit 130 or 143).
 
     Each raises `Interrupted` where the run is, and is noted on the plugin: a KeyboardInterrupt raised
@@ -201,16 +218,7 @@ def signals_as_interrupt(plugin: RunnerPlugin) -> Iterator[None]:
         plugin.interrupted_by = plugin.interrupted_by or name
         raise Interrupted(name)
 
-    try:
-        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    except ValueError:  # not the main thread: leave signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
+    return on_signals(handler)
 
 
 def preflight(options: SuiteOptions) -> None:

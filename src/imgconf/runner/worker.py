@@ -31,14 +31,20 @@ def _stop(signum: int, frame: FrameType | None) -> None:
     raise runner.Interrupted("SIGTERM")
 
 
+def share_options(values: dict[str, Any], vendors: list[str]) -> SuiteOptions:
+    """The run's options for its share `vendors` (with the drifts that name one of them)."""
+    drifts = [name for name in values.get("drifts") or [] if name.partition(".")[0] in vendors]
+    return SuiteOptions.from_values(**{**values, "vendors": vendors, "drifts": drifts})
+
+
 def work(values: dict[str, Any], vendors: list[str], send: Any) -> WorkerResult:
     """Run `vendors` with the parent's option values; `send(event)` tells the parent how far it got."""
     signal.signal(signal.SIGTERM, _stop)  # until the runner installs its own, for the length of the run
     send(("ready", None))
     try:
-        drifts = [name for name in values.get("drifts") or [] if name.partition(".")[0] in vendors]
-        options = SuiteOptions.from_values(**{**values, "vendors": vendors, "drifts": drifts})
-        outcome, _artifacts = runner.execute(options, lambda snapshot: send(("progress", snapshot)))
+        outcome, _artifacts = runner.execute(
+            share_options(values, vendors), lambda snapshot: send(("progress", snapshot))
+        )
     except KeyboardInterrupt:  # SIGINT, or SIGTERM (`Interrupted`), before the suites started
         return None, None, 0
     except ImgconfError as exc:

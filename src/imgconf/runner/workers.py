@@ -35,7 +35,7 @@ from typing import IO, Any
 from imgconf.errors import ExitCode, ImgconfError, UsageError
 from imgconf.report.outcome import Evidence, RunOutcome, Target
 from imgconf.runner import run as runner
-from imgconf.runner.worker import WorkerResult
+from imgconf.runner.worker import WorkerResult, share_options
 from imgconf.testing.collector import Collector
 from imgconf.testing.options import SuiteOptions
 from imgconf.wire.recorder import Recorder
@@ -53,14 +53,14 @@ def usable_cores() -> int:
 
 
 def resolve(requested: int | None, options: SuiteOptions, cores: int | None = None) -> int:
-    """How many processes a run uses: `requested`, or for `auto` one per core, at most one per vendor.
+    """How many processes a run uses, never more than one per vendor: `requested`, or for `auto` one per core.
 
     `auto` stays at one process where a second would change what the operator sees or spends: a target
     whose vendors' accounts, callback address or cassette are the operator's (`parallel` False: live, a
     URL, a replay; recording is only for those).
     """
     if requested is not None:
-        return requested
+        return max(1, min(requested, len(options.vendors)))
     if not options.target.parallel:
         return 1
     return max(1, min(cores or usable_cores(), len(options.vendors)))
@@ -134,16 +134,8 @@ def _signals_as_flags() -> Iterator[list[str]]:
     def handler(signum: int, frame: FrameType | None) -> None:
         given.append(signal.Signals(signum).name)
 
-    try:
-        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    except ValueError:  # not the main thread: leave signals alone
+    with runner.on_signals(handler):
         yield given
-        return
-    try:
-        yield given
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 def _wait(
@@ -222,9 +214,7 @@ def execute(
 
 def _not_run(values: dict[str, Any], vendors: list[str], stopped_by: str | None) -> RunOutcome:
     """The outcome of vendors whose worker was stopped before their suites started: nothing ran."""
-    drifts = [name for name in values.get("drifts") or [] if name.partition(".")[0] in vendors]
-    options = SuiteOptions.from_values(**{**values, "vendors": vendors, "drifts": drifts})
-    return Collector(options, Recorder()).build(interrupted=stopped_by)
+    return Collector(share_options(values, vendors), Recorder()).build(interrupted=stopped_by)
 
 
 def _renamed(evidence: Evidence, old: str, new: str) -> Evidence:
