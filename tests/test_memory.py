@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 from typing import Any
 
 import pytest
@@ -25,7 +26,9 @@ from imgconf.emulator.huawei import answers, tagging
 from imgconf.emulator.identifai import DEFAULT_CREDENTIALS, create_app, media
 from imgconf.runner import run
 from imgconf.vendors.huawei import probes
+from imgconf.wire import signing, streamed
 from imgconf.wire.multipart import StreamedForm
+from imgconf.wire.streamed import StreamedBody
 
 
 def request_of(*chunks: bytes) -> Request:
@@ -122,5 +125,40 @@ def test_a_run_fixes_the_allocator_threshold_where_the_c_library_has_one(monkeyp
 
 @pytest.mark.parametrize("head", [b"", b"\xff", b"\xff\xd8", b"\xff\xd8\xff", b"\xff\xd8\xff\xe0"])
 @pytest.mark.parametrize("zeros", [0, 1, 2, 3, 4, 5, 100, 1001])
-def test_zeros_in_base64_is_the_base64_of_the_head_and_its_zeros(head: bytes, zeros: int) -> None:
-    assert probes.zeros_in_base64(head, zeros) == base64.b64encode(head + bytes(zeros))
+def test_image_of_zeros_is_the_json_of_the_head_and_its_zeros_in_base64(head: bytes, zeros: int) -> None:
+    body = probes.image_of_zeros(head, zeros)
+    sent = b"".join(body)
+    assert sent == b"".join(body), "a retried request sends the same bytes"
+    assert len(body) == len(sent)
+    assert json.loads(sent) == {"image": base64.b64encode(head + bytes(zeros)).decode()}
+
+
+def test_a_streamed_body_is_made_in_chunks_none_larger_than_a_mib() -> None:
+    body = StreamedBody(b"[", b"ab", 3 * streamed.CHUNK // 2 + 1, b"]")
+    chunks = list(body)
+    assert b"".join(chunks) == b"[" + b"ab" * (3 * streamed.CHUNK // 2 + 1) + b"]"
+    assert len(chunks) > 3 and max(len(chunk) for chunk in chunks) <= streamed.CHUNK
+
+
+def test_a_streamed_body_is_signed_as_its_bytes_would_be() -> None:
+    body = probes.image_of_zeros(b"\xff\xd8", 5000)
+    headers = {"Host": "ais.test", signing.DATE_HEADER: "20261203T000000Z", "Content-Type": "application/json"}
+    streamed_request = signing.Message("POST", "/v2/p/image/tagging", "", headers, body)
+    whole = signing.Message("POST", "/v2/p/image/tagging", "", headers, b"".join(body))
+    names = ["content-type", "host", "x-sdk-date"]
+    assert signing.sign(streamed_request, "AK", "SK", names) == signing.sign(whole, "AK", "SK", names)
+    assert signing.payload_hash(StreamedBody(b"", b"", 0, b""), {}) == signing.EMPTY_HASH
+
+
+def test_a_streamed_body_over_the_gateway_limit_is_refused_by_its_length_without_a_read() -> None:
+    """Huawei's 12 MB probe: the Content-Length the streamed body declares is enough for the 413."""
+    body = StreamedBody(b'{"image": "', b"A", 12 * 1024 * 1024, b'"}')
+    prepared = requests.Request("POST", "http://ais.test/v1.0/image/tagging", data=body).prepare()
+    assert prepared.headers["Content-Length"] == str(len(body))
+    scope = {"type": "http", "method": "POST", "headers": [(b"content-length", str(len(body)).encode())]}
+
+    async def receive() -> dict[str, Any]:
+        raise AssertionError("the body was read")
+
+    with pytest.raises(bodies.BodyTooLarge):
+        asyncio.run(bodies.read_limited(Request(scope, receive), 12 * 1024 * 1024))

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import ast
 import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -37,6 +40,7 @@ def x_rules_in(node) -> set[str]:
 @pytest.mark.parametrize("name", SPEC_FILES)
 def test_every_spec_validates_and_loads_in_schemathesis(name):
     spec = specs.load(paths.specs_dir() / name)
+    specs.validate_document(spec.path, spec.raw)  # in full: `load` trusts the shipped stamp
     assert spec.raw["openapi"].startswith("3.1")
     assert spec.vendor in vendors.all_vendors(), f"{name}: info.x-imgconf-vendor names no vendor"
     loaded = schemathesis.openapi.from_path(str(paths.specs_dir() / name))
@@ -90,6 +94,46 @@ def test_every_drift_name_is_prefixed_by_its_vendor_and_unique():
     for drift in emulator.catalogue():
         assert drift.vendor in vendors.all_vendors(), drift.name
         assert drift.breaks, f"{drift.name} names no rule it breaks"
+
+
+def test_the_validation_stamps_are_those_of_the_specs_as_they_are():
+    """A stale stamp is never wrong (the spec is then validated on every load), only slow: so it fails here."""
+    shipped = json.loads((paths.specs_dir() / specs.STAMPS).read_text())
+    shipped.pop("_about")
+    assert shipped == specs.stamps(paths.specs_dir()), "specs/validated.json is stale: run `python -m imgconf.specs`"
+
+
+def test_a_run_trusts_the_stamps_and_never_imports_the_validator():
+    script = (
+        "import sys\n"
+        "from imgconf import vendors\n"
+        "for vendor in vendors.all_vendors().values():\n"
+        "    vendor.specs\n"
+        "print(sorted(name for name in ('openapi_spec_validator', 'pydantic') if name in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("edit", ["spec", "referenced schema"])
+def test_a_stamped_spec_edited_anywhere_is_validated_again(tmp_path, edit):
+    """The digest covers every document the spec's `$ref`s reach: breaking a schema file alone is caught."""
+    shutil.copytree(paths.specs_dir(), tmp_path / "specs")
+    shutil.copytree(paths.schemas_dir(), tmp_path / "schemas")
+    spec_path = tmp_path / "specs" / "altum-labelling.yaml"
+    if edit == "spec":
+        spec_path.write_text(spec_path.read_text().replace("responses:", "responses: 12\n  ignored:", 1))
+    else:
+        errors = tmp_path / "schemas" / "altum" / "errors.json"
+        document = json.loads(errors.read_text())
+        next(iter(document["$defs"].values()))["type"] = 12
+        errors.write_text(json.dumps(document))
+    with pytest.raises(SpecError, match=r"altum-labelling\.yaml: invalid OpenAPI"):
+        specs.load(spec_path)
+    assert (
+        specs.digest(spec_path, specs.parse_yaml(spec_path.read_text()))
+        not in json.loads((paths.specs_dir() / specs.STAMPS).read_text()).values()
+    )
 
 
 def test_a_malformed_spec_is_one_clear_error(tmp_path):

@@ -15,7 +15,7 @@ import pytest
 from conftest import Result, clean_env
 from imgconf.runner import run as runner
 from imgconf.runner import workers
-from imgconf.runner.workers import resolve, shares
+from imgconf.runner.workers import operation_counts, resolve, shares
 from imgconf.testing.options import SuiteOptions
 
 DRIFTS = ("--drift", "altum.confidence-as-number", "--drift", "imagerecognize.confidence-as-string")
@@ -45,10 +45,23 @@ def test_two_workers_give_the_report_one_process_gives(cli):
     assert [v["id"] for v in parallel["vendors"]] == ["altum", "imagerecognize"]
 
 
-def test_vendors_are_shared_round_robin():
+def test_vendors_of_equal_cost_are_shared_round_robin():
     assert shares(["a", "b", "c"], 2) == [["a", "c"], ["b"]]
     assert shares(["a"], 4) == [["a"]]
     assert shares(["a", "b"], 1) == [["a", "b"]]
+
+
+def test_a_costly_vendor_gets_a_worker_of_its_own_and_each_share_keeps_the_run_order():
+    cost = {"altum": 2, "huawei": 4, "identifai": 22, "imagerecognize": 4}
+    vendors = list(cost)
+    assert shares(vendors, 2, cost) == [["identifai"], ["altum", "huawei", "imagerecognize"]]
+    assert shares(vendors, 3, cost) == [["identifai"], ["altum", "huawei"], ["imagerecognize"]]
+    assert shares(vendors, 2, {**cost, "identifai": 3}) == [["huawei", "identifai"], ["altum", "imagerecognize"]]
+
+
+def test_the_shares_are_weighed_by_the_vendors_operations():
+    counts = operation_counts(["altum", "identifai"])
+    assert counts["identifai"] > counts["altum"] >= 1
 
 
 def test_workers_must_be_at_least_one(cli):

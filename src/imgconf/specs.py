@@ -8,7 +8,9 @@ nearest `x-rule` on the path of the failing keyword.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -290,7 +292,13 @@ def _one_line(exc: Exception) -> str:
 
 @cache
 def load(path: Path, *, validate: bool = True) -> Spec:
-    """Read and validate a spec; every problem becomes one `SpecError` line."""
+    """Read and validate a spec; every problem becomes one `SpecError` line.
+
+    A spec whose bytes, and those of every document its `$ref`s reach, are the ones imgconf ships
+    validated (`specs/validated.json`) is not validated again: openapi-spec-validator costs every
+    process of a run ~0.3 s and ~13 MB of peak memory (it imports pydantic) to say what its stamp says.
+    Any other spec, an edited copy included, is validated in full.
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -301,13 +309,14 @@ def load(path: Path, *, validate: bool = True) -> Spec:
         raise SpecError(f"{path.name}: not valid YAML: {_one_line(exc)}") from None
     if not isinstance(raw, dict) or not str(raw.get("openapi", "")).startswith("3.1"):
         raise SpecError(f"{path.name}: not an OpenAPI 3.1 document (no 'openapi: 3.1.x' at the top)")
-    if validate:
-        _validate(path, raw)
+    if validate and digest(path, raw) not in _shipped_stamps():
+        validate_document(path, raw)
     return Spec(path, raw)
 
 
-def _validate(path: Path, raw: dict[str, Any]) -> None:
-    from openapi_spec_validator import validate as validate_spec
+def validate_document(path: Path, raw: dict[str, Any]) -> None:
+    """openapi-spec-validator on the parsed spec, its failure as one `SpecError` line."""
+    from openapi_spec_validator import validate as validate_spec  # ~13 MB: imported only for an unstamped spec
     from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
     try:
@@ -319,6 +328,83 @@ def _validate(path: Path, raw: dict[str, Any]) -> None:
         ) from None
     except Exception as exc:  # the validator also raises on unresolvable $refs
         raise SpecError(f"{path.name}: cannot be validated: {_one_line(exc)[:300]}") from None
+
+
+# -- validation stamps --------------------------------------------------------------------------------
+
+STAMPS = "validated.json"  # in the shipped specs folder: {spec file name: digest}, written by `stamp`
+
+
+def digest(path: Path, raw: dict[str, Any]) -> str | None:
+    """sha256 over the spec's bytes and those of every document its `$ref`s reach, with the names they go by.
+
+    What the validator reads, and nothing else decides its verdict. None when a reference leaves the
+    filesystem or cannot be read: such a spec is always validated (and the validator words the failure).
+    """
+    folder = path.resolve().parent
+    todo = [(path.resolve(), raw)]
+    seen: dict[Path, bytes] = {}
+    while todo:
+        document_path, document = todo.pop()
+        try:
+            seen[document_path] = document_path.read_bytes()
+        except OSError:
+            return None
+        for ref in _file_refs(document):
+            if urlsplit(ref).scheme:
+                return None
+            target = (document_path.parent / ref).resolve()
+            if target not in seen and all(target != queued for queued, _ in todo):
+                try:
+                    todo.append((target, load_json_document(target)))
+                except SpecError:
+                    return None
+    total = hashlib.sha256()
+    for document_path in sorted(seen):
+        name = Path(os.path.relpath(document_path, folder)).as_posix()
+        total.update(f"{name}\0{hashlib.sha256(seen[document_path]).hexdigest()}\n".encode())
+    return total.hexdigest()
+
+
+def _file_refs(node: Any) -> Iterator[str]:
+    """The document part of every `$ref` under `node` that names another document."""
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and urldefrag(ref)[0]:
+            yield urldefrag(ref)[0]
+        for value in node.values():
+            yield from _file_refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _file_refs(value)
+
+
+@cache
+def _shipped_stamps() -> frozenset[str]:
+    try:
+        stamps = json.loads((paths.root() / "specs" / STAMPS).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return frozenset()  # no stamps: every spec is validated, as before there were any
+    return frozenset(value for key, value in stamps.items() if not key.startswith("_") and isinstance(value, str))
+
+
+def stamps(folder: Path) -> dict[str, str]:
+    """Each spec of `folder`, validated in full, by its digest: what `specs/validated.json` holds."""
+    found: dict[str, str] = {}
+    for path in sorted(folder.glob("*.yaml")):
+        spec = load(path, validate=False)
+        validate_document(path, spec.raw)
+        stamp = digest(path, spec.raw)
+        if stamp is not None:
+            found[path.name] = stamp
+    return found
+
+
+def write_stamps(folder: Path) -> Path:
+    target = folder / STAMPS
+    about = "Digests of the specs as validated by openapi-spec-validator: `python -m imgconf.specs` rewrites this."
+    target.write_text(json.dumps({"_about": about, **stamps(folder)}, indent=2) + "\n", encoding="utf-8")
+    return target
 
 
 def spec_path(name: str) -> Path:
@@ -414,3 +500,7 @@ def status_matches(documented: str, status: int) -> bool:
     if documented.upper().endswith("XX"):
         return documented[0] == str(status)[0]
     return documented == str(status)
+
+
+if __name__ == "__main__":
+    print(f"wrote {write_stamps(paths.root() / 'specs')}")

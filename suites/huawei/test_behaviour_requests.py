@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from imgconf import images
 from imgconf.testing import strategies, violated
 from imgconf.vendors.huawei import probes
+from imgconf.wire.streamed import StreamedBody
 
 V1 = probes.V1_PATH
 SAMPLE = images.render(64, 48, seed=21, fmt="png")
@@ -215,12 +216,10 @@ def test_a_narrow_side_of_exactly_15_is_either_answer(api, clients):
 @pytest.mark.rule("huawei.request.image-size")
 @probes.local_only("a 10 MB upload; the sides test covers AIS.0504")
 def test_base64_over_10_mb_is_refused(api, clients):
-    # A JPEG's magic, then zeros: over 10 MB as base64, under 12 MB. The JSON body is made as bytes in one go
-    # (what `json=` sends, byte for byte), so the client holds it once, not as bytes, text and JSON text.
-    image = probes.zeros_in_base64(b"\xff\xd8\xff\xe0", 10 * MB * 3 // 4)
-    assert 10 * MB < len(image) < 12 * MB - 100
-    body = b'{"image": "' + image + b'"}'
-    del image
+    # A JPEG's magic, then zeros: over 10 MB as base64, under 12 MB. The JSON body (what `json=` would send,
+    # byte for byte) is made as it is sent, so the client never holds it.
+    body = probes.image_of_zeros(b"\xff\xd8\xff\xe0", 10 * MB * 3 // 4)
+    assert 10 * MB < len(body) - len('{"image": ""}') < 12 * MB - 100
     response = api.post(clients.v2(), data=body, headers={"Content-Type": "application/json"})
     refused(api, response, 400, "AIS.0504", "an image over 10 MB")
 
@@ -285,7 +284,7 @@ def test_a_url_serving_no_image_gets_the_image_error(api, clients):
 @pytest.mark.parametrize("mode", probes.on_live(["signed", "token"], 1))
 def test_a_body_over_12_mb_is_refused_by_the_gateway(request, clients, mode):
     api = request.getfixturevalue("signed" if mode == "signed" else "token_api")
-    body = b'{"image": "' + b"A" * (12 * MB) + b'"}'
+    body = StreamedBody(b'{"image": "', b"A", 12 * MB, b'"}')  # made as it is sent, never held
     response = api.post(clients.v2(), data=body, headers={"Content-Type": "application/json"})
     refused(api, response, 413, "APIG.0201", f"a 12 MB + body ({mode})")
 

@@ -159,6 +159,13 @@ def _depth(node: Any) -> int:
     return depth - 1
 
 
+def json_text(body: bytes) -> str:
+    """The text json.loads reads `body` as (UTF-8, or UTF-16/32 by their byte order), so a caller can let go of
+    the bytes before the parse: a 10 MB body is then held as text and value, not also as bytes. Raises
+    UnicodeDecodeError as json.loads would."""
+    return body.decode(json.detect_encoding(body), "surrogatepass")
+
+
 def parse_json(body: bytes | str) -> Any:
     """json.loads, with the failures a vendor's parser would not meet as ordinary syntax errors (nested too
     deep, too long a number) as Malformed; JSONDecodeError and UnicodeDecodeError pass through (all three are

@@ -28,7 +28,11 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TypeAlias
 from urllib.parse import quote, unquote, unquote_plus
+
+# A body as signed: its bytes, or the chunks of one streamed as it is sent (wire/streamed.py).
+Body: TypeAlias = bytes | Iterable[bytes]
 
 ALGORITHM = "SDK-HMAC-SHA256"
 DATE_HEADER = "X-Sdk-Date"
@@ -73,14 +77,26 @@ def canonical_query(pairs: Iterable[tuple[str, str]]) -> str:
     return "&".join(f"{encode(key)}={encode(value)}" for key, value in sorted(pairs))
 
 
-def payload_hash(body: bytes, headers: Mapping[str, str]) -> str:
+def payload_hash(body: Body, headers: Mapping[str, str]) -> str:
     """The body's hash as signed: X-Sdk-Content-Sha256 verbatim when sent, else sha256 of the raw bytes."""
-    if not body:
-        return EMPTY_HASH
     declared = header(headers, CONTENT_HASH_HEADER)
-    if declared:
-        return declared
-    return hashlib.sha256(body).hexdigest()
+    if isinstance(body, bytes | bytearray | memoryview):
+        if not body:
+            return EMPTY_HASH
+        return declared or hashlib.sha256(body).hexdigest()
+    total = hashlib.sha256()  # a body streamed as it is sent (wire/streamed.py): hashed chunk by chunk
+    for chunk in body:
+        total.update(chunk)
+    if total.digest() == hashlib.sha256().digest():
+        return EMPTY_HASH
+    return declared or total.hexdigest()
+
+
+def raw_body(body: str | Body | None) -> Body:
+    """A prepared request's body as the signature covers it: its bytes, or its chunks when it is streamed."""
+    if body is None:
+        return b""
+    return body.encode("utf-8") if isinstance(body, str) else body
 
 
 def header(headers: Mapping[str, str], name: str) -> str | None:
@@ -98,7 +114,7 @@ def canonical_request(
     query: Iterable[tuple[str, str]],
     headers: Mapping[str, str],
     signed_headers: Sequence[str],
-    body: bytes,
+    body: Body,
 ) -> str:
     """The canonical request; a signed header the request lacks makes a canonical request no one else can match."""
     lines = []
@@ -173,7 +189,7 @@ class Message:
     path: str
     query: str
     headers: Mapping[str, str]
-    body: bytes
+    body: Body
 
     def canonical(self, signed_headers: Sequence[str]) -> str:
         return canonical_request(

@@ -19,7 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from imgconf import images
-from imgconf.emulator.bodies import BodyTooLarge, read_limited
+from imgconf.emulator.bodies import BodyTooLarge, json_text, read_limited
 from imgconf.emulator.config import EmulatorConfig
 from imgconf.emulator.fetch import DownloadFailed, UrlFetcher
 from imgconf.emulator.huawei import answers, tagging
@@ -97,7 +97,12 @@ class HuaweiEmulator:
             return self.answers.service(refused)
         if not tagging.declares_json(request.headers.get("content-type")):
             return self.answers.service(answers.BAD_JSON)
-        parsed = tagging.parse(body, version)
+        try:
+            text = json_text(body)
+        except UnicodeDecodeError:
+            return self.answers.service(answers.BAD_JSON)
+        del body  # the text is what is parsed: an image's 10 MB is not also held as the body's bytes
+        parsed = tagging.parse(text, version)
         if not isinstance(parsed, tagging.TaggingRequest):
             return self.answers.service(parsed)
         data = await self._image(parsed)

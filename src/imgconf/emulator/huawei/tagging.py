@@ -77,7 +77,7 @@ def declares_json(content_type: str | None) -> bool:
     return content_type.split(";", 1)[0].strip().lower() == "application/json"
 
 
-def parse(body: bytes, version: Version) -> TaggingRequest | Error:
+def parse(body: bytes | str, version: Version) -> TaggingRequest | Error:
     """The request's fields with their defaults, or the documented error for the first problem."""
     try:
         document = parse_json(body)

@@ -72,8 +72,7 @@ def sign_prepared(
         headers[signing.DATE_HEADER] = signing.format_date(now())
     if project_id and is_project_scoped(parts.path or "/"):
         headers["X-Project-Id"] = project_id
-    body = request.body or b""
-    raw = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+    raw = signing.raw_body(request.body)
     names = {name.lower() for name in headers if name.lower() in signing.SIGNABLE} | {
         name.lower() for name in extra_signed
     }

@@ -21,6 +21,7 @@ from imgconf.report import wording
 from imgconf.testing.context import active
 from imgconf.vendors.huawei.auth import sign_prepared
 from imgconf.wire import signing
+from imgconf.wire.streamed import StreamedBody
 
 FORMATS = ("jpeg", "png", "bmp")
 MIN_SIDE, MAX_SIDE = 16, 4096
@@ -40,15 +41,19 @@ def encode(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def zeros_in_base64(head: bytes, zeros: int) -> bytes:
-    """`encode(head + bytes(zeros))` as bytes, made without ever holding the zeros: every three are "AAAA".
+def image_of_zeros(head: bytes, zeros: int) -> StreamedBody:
+    """`{"image": encode(head + bytes(zeros))}` as JSON bytes, made as it is sent: every three zeros are "AAAA".
 
-    For the size-limit probes, whose 10 MB text would otherwise be held three times over (the bytes, their
-    base64, its text) before a byte is sent.
+    For the size-limit probes: a 10 MB text held whole, with the JSON around it, was a run's peak memory.
     """
     lead = min(-len(head) % 3, zeros)  # the zeros that complete head's last group of three
     rest = zeros - lead
-    return base64.b64encode(head + bytes(lead)) + b"AAAA" * (rest // 3) + base64.b64encode(bytes(rest % 3))
+    return StreamedBody(
+        b'{"image": "' + base64.b64encode(head + bytes(lead)),
+        b"AAAA",
+        rest // 3,
+        base64.b64encode(bytes(rest % 3)) + b'"}',
+    )
 
 
 def image_body(data: bytes, **fields: Any) -> dict[str, Any]:
@@ -121,8 +126,7 @@ class Signed(requests.auth.AuthBase):
         if self.signed_headers is not None:
             names = sorted(self.signed_headers(names))
         parts = urlsplit(request.url or "")
-        body = request.body or b""
-        raw = body.encode("utf-8") if isinstance(body, str) else bytes(body)
+        raw = signing.raw_body(request.body)
         message = signing.Message(request.method or "GET", parts.path, parts.query, dict(request.headers), raw)
         canonical = message.canonical(names)
         if not self.trailing_slash:
