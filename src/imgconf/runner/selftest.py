@@ -46,7 +46,7 @@ import PIL.Image
 
 from imgconf import __version__, emulator, specs
 from imgconf import vendors as registry
-from imgconf.emulator import forking, server
+from imgconf.emulator import child, forking, server
 from imgconf.emulator.drift import Drift
 from imgconf.report import html
 from imgconf.testing import profiles
@@ -316,7 +316,7 @@ def _plain_for(
     vendor: registry.Vendor, drift: str | None, seed: int, max_examples: int, workdir: Path, fork: bool = False
 ) -> dict[str, Any]:
     drifts = {vendor.id: frozenset({drift})} if drift else {}
-    serving = server.forked if fork else server.spawned
+    serving = server.forked if fork else child.spawned
     with serving([vendor.id], drifts) as urls:
         return plain_schemathesis(vendor, urls[vendor.id], seed, max_examples, workdir)
 
@@ -336,7 +336,7 @@ def _url_run(
     """Serve the emulators (each vendor with its drift, if any) in one child and run the suite at them as URL
     targets, in one `imgconf run`: one process start for several vendors, each stopping at its own drift."""
     started = time.monotonic()
-    serving = server.forked if main is not None else server.spawned
+    serving = server.forked if main is not None else child.spawned
     with serving(vendor_ids, {vendor: frozenset({drift.name}) for vendor, drift in drifts.items()}) as urls:
         served = time.monotonic() - started
         config = out.parent / f"{out.name}.toml"

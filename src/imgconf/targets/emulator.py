@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import requests.adapters
 
 from imgconf import emulator
-from imgconf.emulator import server
+from imgconf.emulator import child
 from imgconf.emulator.config import EmulatorConfig
 from imgconf.redact import REDACTOR
 from imgconf.report.outcome import RunKind
@@ -102,7 +102,7 @@ class ServedEmulator(_Emulator):
     def connect(
         self, vendors: list[Vendor], settings: RunSettings, recorder: Recorder
     ) -> Iterator[dict[str, Connection]]:
-        with server.spawned([vendor.id for vendor in vendors], settings.drifts, settings.emulator_options) as urls:
+        with child.spawned([vendor.id for vendor in vendors], settings.drifts, settings.emulator_options) as urls:
             yield {vendor.id: self._connection(vendor, urls[vendor.id], settings, recorder) for vendor in vendors}
 
     def _connection(self, vendor: Vendor, url: str, settings: RunSettings, recorder: Recorder) -> Connection:
