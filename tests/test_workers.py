@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from conftest import Result, clean_env
+from imgconf.errors import ImgconfError
 from imgconf.runner import run as runner
-from imgconf.runner import workers
+from imgconf.runner import worker, workers
 from imgconf.runner.workers import operation_counts, resolve, shares
 from imgconf.testing.options import SuiteOptions
 
@@ -118,6 +119,21 @@ def test_workers_report_their_progress_to_the_parent():
     assert all(0 < done == total for done, total, _ in last.values()), last
     assert {v.id: v.requests for v in outcome.vendors} == {vendor: sent for vendor, (_, _, sent) in last.items()}
     assert len(seen) >= sum(total for _, total, _ in last.values())  # after every test, not only at the end
+
+
+def test_a_worker_that_dies_without_an_outcome_is_one_line_naming_its_vendors_and_last_words(monkeypatch):
+    """The workers are forks of this process, so they run the `work` patched here."""
+
+    def dying(values, vendors, send):
+        os.write(2, b"the worker's last words\n")
+        os._exit(3)
+
+    monkeypatch.setattr(worker, "work", dying)
+    values = dict(target=None, vendors=["altum", "imagerecognize"], profile=None, seed=1, drifts=[], keyword="examples")
+    with pytest.raises(ImgconfError) as raised:
+        workers.execute(SuiteOptions.from_values(**values), values, 2)
+    words = "stopped (exit 3) without an outcome: the worker's last words"
+    assert raised.value.message == f"the worker running imagerecognize {words}"  # the first share to be read
 
 
 def _worker_pids(parent: int) -> set[int]:

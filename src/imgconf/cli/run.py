@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import sys
@@ -252,37 +253,40 @@ def command(
             f"{', '.join(options.vendors)} · profile {options.profile.name} · seed {options.seed}"
         )
     errors = output.console(stderr=True)
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[detail]}"),
-        TimeElapsedColumn(),
-        console=errors,
-        transient=True,
-        disable=quiet or not errors.is_terminal,
-        # pytest's output is captured by the runner; the display must not redirect the streams itself.
-        redirect_stdout=False,
-        redirect_stderr=False,
-    ) as progress:
-        tasks: dict[str, TaskID] = {}
+    with contextlib.ExitStack() as workers_running:
+        # Forked before the progress display starts its thread (see runner.workers.started).
+        pool = workers_running.enter_context(parallel.started(options, values, processes)) if processes > 1 else None
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[detail]}"),
+            TimeElapsedColumn(),
+            console=errors,
+            transient=True,
+            disable=quiet or not errors.is_terminal,
+            # pytest's output is captured by the runner; the display must not redirect the streams itself.
+            redirect_stdout=False,
+            redirect_stderr=False,
+        ) as progress:
+            tasks: dict[str, TaskID] = {}
 
-        def on_progress(snapshot: dict[str, runner.VendorProgress]) -> None:
-            for vendor, state in snapshot.items():
-                if vendor not in tasks:
-                    tasks[vendor] = progress.add_task(vendor, total=state.total, detail="")
-                progress.update(
-                    tasks[vendor],
-                    completed=state.done,
-                    total=state.total,
-                    detail=f"{state.requests} requests · {state.findings} findings",
-                )
-            progress.refresh()
+            def on_progress(snapshot: dict[str, runner.VendorProgress]) -> None:
+                for vendor, state in snapshot.items():
+                    if vendor not in tasks:
+                        tasks[vendor] = progress.add_task(vendor, total=state.total, detail="")
+                    progress.update(
+                        tasks[vendor],
+                        completed=state.done,
+                        total=state.total,
+                        detail=f"{state.requests} requests · {state.findings} findings",
+                    )
+                progress.refresh()
 
-        if processes > 1:
-            outcome, artifacts = parallel.execute(options, values, processes, on_progress), dict[str, bytes]()
-        else:
-            outcome, artifacts = runner.execute(options, on_progress)
+            if pool is not None:
+                outcome, artifacts = parallel.finish(pool, on_progress), dict[str, bytes]()
+            else:
+                outcome, artifacts = runner.execute(options, on_progress)
     published = publish(
         outcome,
         out,

@@ -44,15 +44,27 @@ def _exit_code(value: object) -> int:
     return value if isinstance(value, int) else 1
 
 
-def start(target: Callable[[], object], log: Path) -> int:
-    """Fork; the child sends its output to `log`, runs `target` and exits with its code (SystemExit's too)."""
+def start(target: Callable[[], object], log: Path, *, own_group: bool = False) -> int:
+    """Fork; the child sends its output to `log`, runs `target` and exits with its code (SystemExit's too).
+
+    `own_group`: the child leads a process group of its own, so Ctrl-C at the terminal reaches the parent
+    only, which decides what the child is told (both sides set it, so no signal finds it half-way).
+    """
     global LOCK
     log.parent.mkdir(parents=True, exist_ok=True)
     with LOCK:
+        for stream in (sys.stdout, sys.stderr):  # else what they buffer is written again by the child
+            with contextlib.suppress(Exception):
+                stream.flush()
         pid = os.fork()
     if pid:
+        if own_group:
+            with contextlib.suppress(OSError):  # the child has set it already, or has already exited
+                os.setpgid(pid, pid)
         return pid
     LOCK = threading.Lock()  # the child's copy was taken held
+    if own_group:
+        os.setpgid(0, 0)
     # What the warm parent built (modules, specs, emulators) is never garbage: left out of the child's
     # collections, it is neither scanned on every full collection nor copied page by page when touched.
     gc.freeze()

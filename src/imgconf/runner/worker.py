@@ -1,9 +1,9 @@
-"""One worker of `imgconf run --workers N`: `python -m imgconf.runner.worker FD`, driven by its parent.
+"""One worker of `imgconf run --workers N`: a fork of the parent, driven by it.
 
-It reads its share of the run (the `SuiteOptions.from_values` keyword arguments and its vendors) pickled on
-stdin, runs them exactly as `imgconf run` does (`runner.run.execute`), and writes pickled events to the
-pipe FD: `("ready", None)` once it can be stopped in order, `("progress", snapshot)` after every test, and
-`("result", WorkerResult)` last. The parent starts it in a process group of its own, so Ctrl-C at the
+It is given its share of the run (the `SuiteOptions.from_values` keyword arguments and its vendors), runs
+them exactly as `imgconf run` does (`runner.run.execute`), and writes pickled events to its pipe:
+`("ready", None)` once it can be stopped in order, `("progress", snapshot)` after every test, and
+`("result", WorkerResult)` last. The parent forks it into a process group of its own, so Ctrl-C at the
 terminal reaches the parent only, and the parent passes on the signal it was given (SIGINT or SIGTERM):
 the same orderly stop, a report marked interrupted by that signal, as a single-process run makes.
 """
@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import pickle
 import signal
-import sys
 from types import FrameType
 from typing import Any, BinaryIO
 
@@ -54,18 +53,14 @@ def work(values: dict[str, Any], vendors: list[str], send: Any) -> WorkerResult:
     return outcome, None, 0
 
 
-def main(argv: list[str]) -> int:
+def serve(channel_fd: int, values: dict[str, Any], vendors: list[str]) -> int:
+    """The forked worker's whole life: `work`, its events written to the pipe `channel_fd`."""
     channel: BinaryIO
-    with os.fdopen(int(argv[1]), "wb") as channel:
+    with os.fdopen(channel_fd, "wb") as channel:
 
         def send(event: tuple[str, Any]) -> None:
             pickle.dump(event, channel)
             channel.flush()
 
-        values, vendors = pickle.load(sys.stdin.buffer)
         send(("result", work(values, vendors, send)))
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv))

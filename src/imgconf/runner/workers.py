@@ -1,6 +1,6 @@
 """`imgconf run --workers N`: vendors in parallel on N processes, merged into the one outcome a single run gives.
 
-Each worker is a fresh process (`imgconf.runner.worker`) that builds its options from the same values as
+Each worker is a fork of this process (`imgconf.runner.worker`) that builds its options from the same values as
 the parent, for its share of the vendors, and runs them exactly as `imgconf run` does; its progress and its
 `RunOutcome` come back pickled over a pipe. Vendors never share state, so the merge is a concatenation,
 except for the finding ids: a single run numbers findings over all vendors in (vendor, fingerprint) order,
@@ -21,21 +21,23 @@ import pickle
 import queue
 import secrets
 import signal
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
 from types import FrameType
-from typing import IO, Any
+from typing import Any
 
 from imgconf import vendors as registry
+from imgconf.emulator import forking
 from imgconf.errors import ExitCode, ImgconfError, UsageError
 from imgconf.report.outcome import Evidence, RunOutcome, Target
 from imgconf.runner import run as runner
+from imgconf.runner import worker
 from imgconf.runner.worker import WorkerResult, share_options
 from imgconf.testing.collector import Collector
 from imgconf.testing.options import SuiteOptions
@@ -94,55 +96,106 @@ def operation_counts(vendors: list[str]) -> dict[str, int]:
 @dataclass
 class _Worker:
     vendors: list[str]
-    process: subprocess.Popen[bytes]
-    stderr: IO[bytes]
+    pid: int
+    log: Path
     ready: bool = False
     signalled: bool = False
+    code: int | None = None  # its exit code once reaped (negative: the signal that killed it)
     result: WorkerResult | None = None
     progress: dict[str, runner.VendorProgress] = field(default_factory=dict)
 
+    def running(self) -> bool:
+        if self.code is None:
+            done, status = os.waitpid(self.pid, os.WNOHANG)
+            if done:
+                self.code = os.waitstatus_to_exitcode(status)
+        return self.code is None
+
     def stop(self, name: str) -> None:
         """The parent's signal, passed on once, when the worker can take it in order (else on "ready")."""
-        if self.ready and not self.signalled and self.process.poll() is None:
+        if self.ready and not self.signalled and self.running():
             self.signalled = True
-            self.process.send_signal(signal.Signals[name])
+            os.kill(self.pid, signal.Signals[name])
+
+    def wait(self, timeout: float) -> None:
+        """Reap it, killing it if it is still there after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while self.running() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if self.running():
+            self.kill()
+
+    def kill(self) -> None:
+        if self.running():
+            os.kill(self.pid, signal.SIGKILL)
+            self.code = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
 
     def last_words(self) -> str:
-        self.stderr.seek(0)
-        lines = [line.strip() for line in self.stderr.read().decode(errors="replace").splitlines() if line.strip()]
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
         return lines[-1][:300] if lines else "no output"
 
 
-def _start(
-    values: dict[str, Any], vendors: list[str], events: queue.Queue[tuple[int, Any]], index: int, stderr: IO[bytes]
-) -> _Worker:
-    read, write = os.pipe()
-    try:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "imgconf.runner.worker", str(write)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-            pass_fds=(write,),
-            process_group=0,
-        )
-    finally:
-        os.close(write)
-    assert process.stdin is not None
-    process.stdin.write(pickle.dumps((values, vendors)))
-    process.stdin.close()
+@dataclass
+class Pool:
+    """The started workers of a run, and what their events come in on."""
 
-    def relay() -> None:
-        with os.fdopen(read, "rb") as channel:
-            while True:
-                try:
-                    events.put((index, pickle.load(channel)))
-                except (EOFError, pickle.UnpicklingError):
-                    break
-        events.put((index, None))
+    options: SuiteOptions
+    values: dict[str, Any]
+    workers: list[_Worker]
+    events: queue.Queue[tuple[int, Any]]
+    started: float
 
-    threading.Thread(target=relay, name=f"imgconf-worker-{index}", daemon=True).start()
-    return _Worker(vendors, process, stderr)
+
+def _relay(read: int, index: int, events: queue.Queue[tuple[int, Any]]) -> None:
+    with os.fdopen(read, "rb") as channel:
+        while True:
+            try:
+                events.put((index, pickle.load(channel)))
+            except (EOFError, pickle.UnpicklingError):
+                break
+    events.put((index, None))
+
+
+@contextlib.contextmanager
+def started(options: SuiteOptions, values: dict[str, Any], count: int) -> Iterator[Pool]:
+    """The workers, forked from this process; none outlives the block.
+
+    Forked, not started afresh: this process has imported the suites' libraries and loaded the specs
+    (the preflight), which a fresh interpreter spends ~0.8 s of every worker's start on. So they are forked
+    first, before this process starts a thread (the progress display's, the relays'), which a child could
+    inherit holding a lock.
+    """
+    if options.record or values.get("replay") is not None:
+        raise UsageError("--workers runs one cassette per process; use --record and --replay with --workers 1")
+    runner.preflight(options)
+    begun = time.time()
+    events: queue.Queue[tuple[int, Any]] = queue.Queue()
+    pool = Pool(options, values, [], events, begun)
+    channels: list[int] = []
+    with tempfile.TemporaryDirectory(prefix="imgconf-workers-") as logs:
+        try:
+            for index, group in enumerate(shares(options.vendors, count, operation_counts(options.vendors))):
+                read, write = os.pipe()
+                log = Path(logs) / f"worker-{index}.log"
+                pid = forking.start(partial(_forked, write, [*channels, read], values, group), log, own_group=True)
+                os.close(write)
+                channels.append(read)
+                pool.workers.append(_Worker(group, pid, log))
+            for index, read in enumerate(channels):
+                threading.Thread(
+                    target=_relay, args=(read, index, events), name=f"imgconf-worker-{index}", daemon=True
+                ).start()
+            yield pool
+        finally:
+            for worker in pool.workers:
+                worker.kill()
+
+
+def _forked(write: int, inherited: list[int], values: dict[str, Any], vendors: list[str]) -> int:
+    for fd in inherited:  # the read ends of this pipe and the ones before: the parent's, not this worker's
+        os.close(fd)
+    return worker.serve(write, values, vendors)
 
 
 @contextlib.contextmanager
@@ -157,78 +210,62 @@ def _signals_as_flags() -> Iterator[list[str]]:
         yield given
 
 
-def _wait(
-    workers: list[_Worker], events: queue.Queue[tuple[int, Any]], on_progress: runner.Progress | None
-) -> str | None:
+def _wait(pool: Pool, on_progress: runner.Progress | None) -> str | None:
     """Every worker's events until each has closed its pipe; the signal the run was stopped by, if any."""
+    workers = pool.workers
     open_channels = len(workers)
     with _signals_as_flags() as given:
         while open_channels:
             if given:
-                for worker in workers:
-                    worker.stop(given[0])
+                for one in workers:
+                    one.stop(given[0])
                 if len(given) > 1:  # asked twice: stop waiting for an orderly end
-                    for worker in workers:
-                        if worker.process.poll() is None:
-                            worker.process.kill()
+                    for one in workers:
+                        one.kill()
             try:
-                index, event = events.get(timeout=0.1)
+                index, event = pool.events.get(timeout=0.1)
             except queue.Empty:
                 continue
-            worker = workers[index]
+            one = workers[index]
             if event is None:
                 open_channels -= 1
             elif event[0] == "ready":
-                worker.ready = True
+                one.ready = True
             elif event[0] == "progress":
-                worker.progress = event[1]
+                one.progress = event[1]
                 if on_progress is not None:
                     on_progress({vendor: state for w in workers for vendor, state in w.progress.items()})
             elif event[0] == "result":
-                worker.result = event[1]
-        for worker in workers:
-            try:
-                worker.process.wait(timeout=EXIT_GRACE_S)
-            except subprocess.TimeoutExpired:  # its outcome is in; whatever keeps it alive is not ours to wait on
-                worker.process.kill()
-                worker.process.wait()
+                one.result = event[1]
+        for one in workers:  # its outcome is in; whatever keeps it alive past the grace is not ours to wait on
+            one.wait(EXIT_GRACE_S)
         return given[0] if given else None
+
+
+def finish(pool: Pool, on_progress: runner.Progress | None = None) -> RunOutcome:
+    """The workers' progress relayed until they are done; their outcomes merged into the run's."""
+    stopped_by = _wait(pool, on_progress)
+    outcomes = []
+    for one in pool.workers:
+        outcome, message, code = one.result or (None, None, 0)
+        if message is not None:
+            raise UsageError(message) if code == ExitCode.USAGE else ImgconfError(message)
+        if outcome is None and stopped_by is None:
+            raise ImgconfError(
+                f"the worker running {', '.join(one.vendors)} stopped (exit {one.code}) "
+                f"without an outcome: {one.last_words()}"
+            )
+        outcomes.append(outcome or _not_run(pool.values, one.vendors, stopped_by))
+    merged = merge(pool.options, outcomes, pool.started)
+    return replace(merged, interrupted=stopped_by) if stopped_by else merged
 
 
 def execute(
     options: SuiteOptions, values: dict[str, Any], workers: int, on_progress: runner.Progress | None = None
 ) -> RunOutcome:
     """Run `options.vendors` on `workers` processes; `values` are the keyword arguments of `from_values`."""
-    if options.record or values.get("replay") is not None:
-        raise UsageError("--workers runs one cassette per process; use --record and --replay with --workers 1")
-    runner.preflight(options)
-    started = time.time()
-    events: queue.Queue[tuple[int, Any]] = queue.Queue()
-    with contextlib.ExitStack() as files:
-        pool = [
-            _start(values, group, events, index, files.enter_context(tempfile.TemporaryFile()))
-            for index, group in enumerate(shares(options.vendors, workers, operation_counts(options.vendors)))
-        ]
-        try:
-            stopped_by = _wait(pool, events, on_progress)
-        finally:
-            for worker in pool:
-                if worker.process.poll() is None:
-                    worker.process.kill()
-                    worker.process.wait()
-        outcomes = []
-        for worker in pool:
-            outcome, message, code = worker.result or (None, None, 0)
-            if message is not None:
-                raise UsageError(message) if code == ExitCode.USAGE else ImgconfError(message)
-            if outcome is None and stopped_by is None:
-                raise ImgconfError(
-                    f"the worker running {', '.join(worker.vendors)} stopped (exit {worker.process.returncode}) "
-                    f"without an outcome: {worker.last_words()}"
-                )
-            outcomes.append(outcome or _not_run(values, worker.vendors, stopped_by))
-    merged = merge(options, outcomes, started)
-    return replace(merged, interrupted=stopped_by) if stopped_by else merged
+    with started(options, values, workers) as pool:
+        return finish(pool, on_progress)
 
 
 def _not_run(values: dict[str, Any], vendors: list[str], stopped_by: str | None) -> RunOutcome:
