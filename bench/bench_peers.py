@@ -14,7 +14,8 @@ What runs, rounds interleaved (A B C ... A B C ...) so machine noise hits every 
 - walls: `imgconf run` smoke and full, all vendors, in-process, as run by default (`--workers auto`: one
   process per core on this machine's 2 cores) and in one process (`--workers 1`); peak RSS of the full run,
   as the largest single process (wait4's ru_maxrss) and as all of the run's processes together (their RSS
-  summed, sampled every 50 ms from /proc).
+  summed, and their PSS, in which a page the forked workers share with their parent counts once; sampled
+  every 50 ms from /proc).
 - gen: contract cases/s (each case generated, sent to the in-process emulator and checked) ÷ generation only
   (the same cases drawn, never sent), per vendor. Both are one `imgconf run -k test_contract` (every vendor's
   suites/<vendor>/test_contract.py: the schemathesis tests and, for identifAI, its stateful workflow, which is
@@ -95,8 +96,9 @@ def ratios(top: list[float], bottom: list[float]) -> list[float]:
     return [a / b for a, b in zip(top, bottom, strict=True) if b]
 
 
-def _tree_rss_kb(root: int) -> int:
-    """The resident set of `root` and every process below it, in KiB (Linux /proc)."""
+def _tree_memory_kb(root: int) -> tuple[int, int]:
+    """The resident set of `root` and every process below it, in KiB (Linux /proc): RSS summed, and PSS summed
+    (each page shared between them, as a fork's untouched pages are, counted once in all)."""
     parents: dict[int, int] = {}
     rss: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
@@ -116,26 +118,36 @@ def _tree_rss_kb(root: int) -> int:
         children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in tree]
         tree.update(children)
         frontier.extend(children)
-    return sum(rss.get(pid, 0) for pid in tree)
+    pss = 0
+    for pid in tree:
+        try:
+            found = re.search(r"^Pss:\s+(\d+)", Path(f"/proc/{pid}/smaps_rollup").read_text(), re.MULTILINE)
+        except OSError:
+            continue
+        pss += int(found.group(1)) if found else 0
+    return sum(rss.get(pid, 0) for pid in tree), pss
 
 
-def run_child(command: list[str], cwd: Path | None = None, tree: bool = False) -> tuple[int, float, int, str, int]:
-    """(exit code, wall seconds, peak RSS of its largest process in MB, output, peak RSS of its whole process
-    tree in MB, sampled every 50 ms when `tree`, else 0) of one child process."""
+def run_child(
+    command: list[str], cwd: Path | None = None, tree: bool = False
+) -> tuple[int, float, int, str, tuple[int, int]]:
+    """(exit code, wall seconds, peak RSS of its largest process in MB, output, peak RSS and PSS of its whole
+    process tree in MB, sampled every 50 ms when `tree`, else zeros) of one child process."""
     started = time.perf_counter()
-    peak_tree = 0
+    peak_tree = peak_pss = 0
     with tempfile.TemporaryFile() as sink:
         process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, cwd=cwd)
         pid, status, usage = os.wait4(process.pid, os.WNOHANG if tree else 0)
         while pid == 0:  # still running (`tree` only): sample, then look again
-            peak_tree = max(peak_tree, _tree_rss_kb(process.pid))
+            rss_kb, pss_kb = _tree_memory_kb(process.pid)
+            peak_tree, peak_pss = max(peak_tree, rss_kb), max(peak_pss, pss_kb)
             time.sleep(0.05)
             pid, status, usage = os.wait4(process.pid, os.WNOHANG)
         process.returncode = os.waitstatus_to_exitcode(status)
         elapsed = time.perf_counter() - started
         sink.seek(0)
         output = sink.read().decode(errors="replace")
-    return process.returncode, elapsed, usage.ru_maxrss // 1024, output, peak_tree // 1024
+    return process.returncode, elapsed, usage.ru_maxrss // 1024, output, (peak_tree // 1024, peak_pss // 1024)
 
 
 @contextmanager
@@ -349,9 +361,9 @@ def st_run(spec: str, config: dict[str, Any], base: str, examples: int, database
     return int(data["test_cases"]["generated"]), wall, float(data["running_time"])
 
 
-def imgconf_run(args: list[str], work: Path, tree: bool = False) -> tuple[int, float, float, int, int]:
+def imgconf_run(args: list[str], work: Path, tree: bool = False) -> tuple[int, float, float, int, tuple[int, int]]:
     """`imgconf run`: (requests, wall seconds, duration_s inside the run, peak RSS MB of its largest process,
-    peak RSS MB of all its processes together, or 0 unless `tree`)."""
+    peak RSS and PSS MB of all its processes together, or zeros unless `tree`)."""
     work.mkdir(parents=True, exist_ok=True)
     out = work / "reports"
     command = [sys.executable, "-m", "imgconf", "run", *args, "--out", str(out), "--no-history", "-q"]
@@ -415,6 +427,7 @@ def bench_walls(rounds: int, quick: bool) -> list[str]:
         full: dict[str, list[float]] = {name: [] for name in WALL_VARIANTS}
         largest: dict[str, list[float]] = {name: [] for name in WALL_VARIANTS}
         together: dict[str, list[float]] = {name: [] for name in WALL_VARIANTS}
+        proportional: dict[str, list[float]] = {name: [] for name in WALL_VARIANTS}
         for _ in range(rounds):
             for name, extra in WALL_VARIANTS.items():
                 smoke[name].append(imgconf_run(["--profile", "smoke", *extra], work)[1])
@@ -422,7 +435,8 @@ def bench_walls(rounds: int, quick: bool) -> list[str]:
                     _, wall, _, peak, total = imgconf_run(["--profile", "full", *extra], work, tree=True)
                     full[name].append(wall)
                     largest[name].append(peak)
-                    together[name].append(total)
+                    together[name].append(total[0])
+                    proportional[name].append(total[1])
         for name in WALL_VARIANTS:
             lines.append(f"| `imgconf run` smoke, all vendors, wall, {name} | {summary(smoke[name])} s | <= 8 s | |")
         for name in WALL_VARIANTS if not quick else ():
@@ -432,7 +446,8 @@ def bench_walls(rounds: int, quick: bool) -> list[str]:
         for name in WALL_VARIANTS if not quick else ():
             lines.append(
                 f"| peak RSS of a full run, {name}: all its processes together | {summary(together[name], 0)} MB "
-                f"| <= 150 MB | largest single process {summary(largest[name], 0)} MB |"
+                f"| <= 150 MB | largest single process {summary(largest[name], 0)} MB; all together as PSS (a "
+                f"page shared between them counted once) {summary(proportional[name], 0)} MB |"
             )
         for line in lines:
             print(line, flush=True)
