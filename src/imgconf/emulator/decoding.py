@@ -17,7 +17,6 @@ thread hop and no decode.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import threading
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from starlette.concurrency import run_in_threadpool
 
 from imgconf import images
+from imgconf.emulator import digests
 
 LARGE_PIXELS = 4_000_000  # declared pixels above which a decode waits for one of the large workers
 LARGE_WORKERS = 2
@@ -68,7 +68,7 @@ def _decode_and_remember(data: bytes, max_pixels: int, key: tuple[bytes, int] | 
 
 async def decode(data: bytes, max_pixels: int = images.MAX_PIXELS) -> images.Decoded:
     """images.decode in a worker thread (or its remembered answer); NotAnImage as images.decode raises it."""
-    key = (hashlib.sha256(data).digest(), max_pixels) if len(data) <= CACHE_MAX_BYTES else None
+    key = (digests.sha256(data), max_pixels) if len(data) <= CACHE_MAX_BYTES else None
     if key is not None:
         known = _recall(key)
         if isinstance(known, str):

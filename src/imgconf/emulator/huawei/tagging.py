@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import math
 import random
 import re
@@ -22,7 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from imgconf import images
-from imgconf.emulator import decoding
+from imgconf.emulator import decoding, digests
 from imgconf.emulator.bodies import parse_json
 from imgconf.emulator.config import EmulatorConfig
 from imgconf.emulator.huawei import answers
@@ -188,7 +187,7 @@ def candidates(data: bytes, decoded: images.Decoded) -> list[Candidate]:
     """
     if len(data) > _CANDIDATES_MAX_BYTES:
         return _draw(data, decoded)
-    key = (hashlib.sha256(data).digest(), decoded)
+    key = (digests.sha256(data), decoded)
     known = _seen.get(key)
     if known is None:
         known = tuple(_draw(data, decoded))
