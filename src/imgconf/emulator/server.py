@@ -145,7 +145,7 @@ def forked(
     options: Mapping[str, Any] | None = None,
     timeout: float = 30.0,
 ) -> Iterator[dict[str, str]]:
-    """What `spawned` serves, from a fork of this process (see `forking`) rather than a fresh interpreter.
+    """What `child.spawned` serves, from a fork of this process (see `forking`) rather than a fresh interpreter.
 
     A caller that has already imported the emulators (the selftest serves one per drift, dozens of them)
     saves the child's interpreter start and imports, about 1.5 s a server; what is served is the same
