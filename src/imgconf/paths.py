@@ -87,5 +87,11 @@ def suites_dir() -> Path:
     return root() / "suites"
 
 
+def cache_dir() -> Path:
+    """imgconf's per-user cache: `$XDG_CACHE_HOME/imgconf`, else `~/.cache/imgconf` (what is there can go)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "imgconf"
+
+
 def report_schema_path() -> Path:
     return schemas_dir() / "report" / "report.schema.json"

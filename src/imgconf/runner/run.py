@@ -19,6 +19,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+import hypothesis.configuration
 import pytest
 
 from imgconf import paths
@@ -253,9 +254,27 @@ def return_large_blocks() -> bool:
     return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD))
 
 
+HYPOTHESIS_STORAGE_ENV = "HYPOTHESIS_STORAGE_DIRECTORY"
+
+
+def keep_hypothesis_caches_per_user() -> None:
+    """Hypothesis' caches (the Unicode tables, the constants it reads from the suites' sources) in imgconf's
+    user cache, unless HYPOTHESIS_STORAGE_DIRECTORY says where.
+
+    Hypothesis keeps them in `./.hypothesis` by default: every new directory a run starts in (a CI
+    workspace, a temporary folder) was left a `.hypothesis/` and paid ~1.2 s of the smoke run to fill it
+    again. The suites use no example database, so nothing else is kept there; the caches are keyed on what
+    they hold (Unicode's version, the sources' hashes), so any run may share them, and hypothesis works on
+    without them where the folder cannot be written.
+    """
+    chosen = os.environ.get(HYPOTHESIS_STORAGE_ENV)  # set here too: a fork may have fixed hypothesis' choice
+    hypothesis.configuration.set_hypothesis_home_dir(Path(chosen) if chosen else paths.cache_dir() / "hypothesis")
+
+
 def execute(options: SuiteOptions, on_progress: Progress | None = None) -> tuple[RunOutcome, dict[str, bytes]]:
     """Run the suites; the outcome comes back whatever happened to the vendors (interrupted included)."""
     return_large_blocks()
+    keep_hypothesis_caches_per_user()
     preflight(options)
     plugin = RunnerPlugin(options, on_progress)
     args = [*pytest_args(options.vendors), "-q", f"--hypothesis-seed={options.seed}", *keyword_args(options)]
