@@ -343,6 +343,7 @@ def digest(path: Path, raw: dict[str, Any]) -> str | None:
     """
     folder = path.resolve().parent
     todo = [(path.resolve(), raw)]
+    queued = {path.resolve()}
     seen: dict[Path, bytes] = {}
     while todo:
         document_path, document = todo.pop()
@@ -354,7 +355,8 @@ def digest(path: Path, raw: dict[str, Any]) -> str | None:
             if urlsplit(ref).scheme:
                 return None
             target = (document_path.parent / ref).resolve()
-            if target not in seen and all(target != queued for queued, _ in todo):
+            if target not in queued:
+                queued.add(target)
                 try:
                     todo.append((target, load_json_document(target)))
                 except SpecError:

@@ -253,10 +253,11 @@ def command(
             f"{', '.join(options.vendors)} · profile {options.profile.name} · seed {options.seed}"
         )
     errors = output.console(stderr=True)
-    with contextlib.ExitStack() as workers_running:
-        # Forked before the progress display starts its thread (see runner.workers.started).
-        pool = workers_running.enter_context(parallel.started(options, values, processes)) if processes > 1 else None
-        with Progress(
+    # The workers are forked before the progress display starts its thread (see runner.workers.started).
+    workers_running = parallel.started(options, values, processes) if processes > 1 else contextlib.nullcontext()
+    with (
+        workers_running as pool,
+        Progress(
             TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
@@ -268,25 +269,26 @@ def command(
             # pytest's output is captured by the runner; the display must not redirect the streams itself.
             redirect_stdout=False,
             redirect_stderr=False,
-        ) as progress:
-            tasks: dict[str, TaskID] = {}
+        ) as progress,
+    ):
+        tasks: dict[str, TaskID] = {}
 
-            def on_progress(snapshot: dict[str, runner.VendorProgress]) -> None:
-                for vendor, state in snapshot.items():
-                    if vendor not in tasks:
-                        tasks[vendor] = progress.add_task(vendor, total=state.total, detail="")
-                    progress.update(
-                        tasks[vendor],
-                        completed=state.done,
-                        total=state.total,
-                        detail=f"{state.requests} requests · {state.findings} findings",
-                    )
-                progress.refresh()
+        def on_progress(snapshot: dict[str, runner.VendorProgress]) -> None:
+            for vendor, state in snapshot.items():
+                if vendor not in tasks:
+                    tasks[vendor] = progress.add_task(vendor, total=state.total, detail="")
+                progress.update(
+                    tasks[vendor],
+                    completed=state.done,
+                    total=state.total,
+                    detail=f"{state.requests} requests · {state.findings} findings",
+                )
+            progress.refresh()
 
-            if pool is not None:
-                outcome, artifacts = parallel.finish(pool, on_progress), dict[str, bytes]()
-            else:
-                outcome, artifacts = runner.execute(options, on_progress)
+        if pool is not None:
+            outcome, artifacts = parallel.finish(pool, on_progress), dict[str, bytes]()
+        else:
+            outcome, artifacts = runner.execute(options, on_progress)
     published = publish(
         outcome,
         out,

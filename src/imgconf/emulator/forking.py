@@ -93,9 +93,9 @@ def wait(pid: int, timeout: float | None = None) -> int | None:
     deadline = None if timeout is None else time.monotonic() + timeout
     delay = 0.005
     while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return os.waitstatus_to_exitcode(status)
+        code = reap(pid)
+        if code is not None:
+            return code
         if deadline is not None and time.monotonic() > deadline:
             stop(pid)
             return None
@@ -103,10 +103,15 @@ def wait(pid: int, timeout: float | None = None) -> int | None:
         delay = min(delay * 2, 0.05)
 
 
+def reap(pid: int) -> int | None:
+    """The child's exit code (negative: killed by that signal) if it has exited, reaping it; else None."""
+    done, status = os.waitpid(pid, os.WNOHANG)
+    return os.waitstatus_to_exitcode(status) if done else None
+
+
 def alive(pid: int) -> bool:
     """Whether the child still runs (a child that has exited is reaped here and counts as gone)."""
-    done, _ = os.waitpid(pid, os.WNOHANG)
-    return not done
+    return reap(pid) is None
 
 
 def stop(pid: int, grace: float = 10.0) -> None:

@@ -106,9 +106,7 @@ class _Worker:
 
     def running(self) -> bool:
         if self.code is None:
-            done, status = os.waitpid(self.pid, os.WNOHANG)
-            if done:
-                self.code = os.waitstatus_to_exitcode(status)
+            self.code = forking.reap(self.pid)
         return self.code is None
 
     def stop(self, name: str) -> None:
@@ -188,8 +186,8 @@ def started(options: SuiteOptions, values: dict[str, Any], count: int) -> Iterat
                 ).start()
             yield pool
         finally:
-            for worker in pool.workers:
-                worker.kill()
+            for one in pool.workers:
+                one.kill()
 
 
 def _forked(write: int, inherited: list[int], values: dict[str, Any], vendors: list[str]) -> int:

@@ -78,16 +78,17 @@ def canonical_query(pairs: Iterable[tuple[str, str]]) -> str:
 
 
 def payload_hash(body: Body, headers: Mapping[str, str]) -> str:
-    """The body's hash as signed: X-Sdk-Content-Sha256 verbatim when sent, else sha256 of the raw bytes."""
+    """The body's hash as signed: X-Sdk-Content-Sha256 verbatim when sent, else sha256 of the raw bytes.
+
+    A streamed body (wire/streamed.py) is read chunk by chunk, never joined; an empty body is EMPTY_HASH.
+    """
     declared = header(headers, CONTENT_HASH_HEADER)
-    if isinstance(body, bytes | bytearray | memoryview):
-        if not body:
-            return EMPTY_HASH
-        return declared or hashlib.sha256(body).hexdigest()
-    total = hashlib.sha256()  # a body streamed as it is sent (wire/streamed.py): hashed chunk by chunk
-    for chunk in body:
-        total.update(chunk)
-    if total.digest() == hashlib.sha256().digest():
+    total, size = hashlib.sha256(), 0
+    for chunk in (body,) if isinstance(body, bytes | bytearray | memoryview) else body:
+        size += len(chunk)
+        if not declared:
+            total.update(chunk)
+    if not size:
         return EMPTY_HASH
     return declared or total.hexdigest()
 

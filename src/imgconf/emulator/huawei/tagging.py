@@ -76,8 +76,9 @@ def declares_json(content_type: str | None) -> bool:
     return content_type.split(";", 1)[0].strip().lower() == "application/json"
 
 
-def parse(body: bytes | str, version: Version) -> TaggingRequest | Error:
-    """The request's fields with their defaults, or the documented error for the first problem."""
+def parse(body: str, version: Version) -> TaggingRequest | Error:
+    """The request's fields with their defaults, or the documented error for the first problem (`body` is the
+    request's text, `bodies.json_text`)."""
     try:
         document = parse_json(body)
     except ValueError:  # bad syntax or encoding, nested too deep, an integer of over 4,300 digits
