@@ -3,6 +3,10 @@
 Apart from server.py so that a run against `emulator-http` (and every run: the targets are imported
 together) does not import uvicorn itself: the child does. server.forked, for a caller that has imported
 the emulators already, serves from a fork of the caller instead.
+
+Starting and waiting are separate (`started`, then `Child.urls`): a fresh interpreter takes ~0.4 s to
+import the emulators and bind its ports, and a run that starts it first gets that time back while pytest
+starts and collects the suites on the other core (`ServedEmulator.starting`).
 """
 
 from __future__ import annotations
@@ -20,6 +24,73 @@ from typing import Any
 from imgconf.errors import TargetUnreachable
 
 
+def serve_command(
+    vendors: list[str], drifts: Mapping[str, frozenset[str]], options: Mapping[str, Any] | None, ready: Path
+) -> list[str]:
+    """`imgconf emulator serve` for these vendors, drifts and options, on ephemeral ports, announcing itself
+    in `ready` once it serves."""
+    command = [sys.executable, "-m", "imgconf", "emulator", "serve", "--port", "0"]
+    command += ["--ready-file", str(ready), "--fast"]
+    for vendor in vendors:
+        command += ["--vendor", vendor]
+    for names in drifts.values():
+        for name in sorted(names):
+            command += ["--drift", name]
+    for key, value in (options or {}).items():
+        command += ["--option", f"{key}={json.dumps(value)}"]
+    return command
+
+
+class Child:
+    """A started `imgconf emulator serve`: `urls` waits until it serves (once), `stop` ends it."""
+
+    def __init__(self, command: list[str], ready: Path, log: Path, timeout: float) -> None:
+        self._ready, self._log, self._timeout = ready, log, timeout
+        self._started = time.monotonic()
+        self._urls: dict[str, str] | None = None
+        with log.open("wb") as sink:  # the child holds its own copy of the descriptor
+            self._process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
+
+    def urls(self) -> dict[str, str]:
+        """vendor -> base URL, once the child serves; TargetUnreachable if it exits or takes too long."""
+        if self._urls is not None:
+            return self._urls
+        deadline = self._started + self._timeout
+        while not self._ready.exists():
+            if self._process.poll() is not None:
+                last = self._log.read_text(errors="replace").strip().splitlines()[-1:]
+                raise TargetUnreachable(f"the emulator exited with code {self._process.returncode}: {last}")
+            if time.monotonic() > deadline:
+                raise TargetUnreachable(f"the emulator did not start within {self._timeout:.0f} s")
+            time.sleep(0.01)
+        self._urls = json.loads(self._ready.read_text())
+        return self._urls
+
+    def stop(self) -> None:
+        """Killed, not asked to stop: the child holds nothing to save (its state lives and dies with it, its
+        log is only read if it fails to start), and uvicorn's graceful shutdown, which ticks every 0.1 s and
+        waits for every keep-alive connection, cost each run 0.1-0.2 s of waiting."""
+        self._process.kill()
+        self._process.wait()
+
+
+@contextmanager
+def started(
+    vendors: list[str],
+    drifts: Mapping[str, frozenset[str]],
+    options: Mapping[str, Any] | None = None,
+    timeout: float = 30.0,
+) -> Iterator[Child]:
+    """Start `imgconf emulator serve` in a child process on ephemeral loopback ports; stopped after the block."""
+    with tempfile.TemporaryDirectory(prefix="imgconf-emulator-") as tmp:
+        ready = Path(tmp) / "ready.json"
+        child = Child(serve_command(vendors, drifts, options, ready), ready, Path(tmp) / "emulator.log", timeout)
+        try:
+            yield child
+        finally:
+            child.stop()
+
+
 @contextmanager
 def spawned(
     vendors: list[str],
@@ -28,46 +99,5 @@ def spawned(
     timeout: float = 30.0,
 ) -> Iterator[dict[str, str]]:
     """Start `imgconf emulator serve` in a child process on ephemeral loopback ports; yield vendor -> URL."""
-    with tempfile.TemporaryDirectory(prefix="imgconf-emulator-") as tmp:
-        ready = Path(tmp) / "ready.json"
-        command = [
-            sys.executable,
-            "-m",
-            "imgconf",
-            "emulator",
-            "serve",
-            "--port",
-            "0",
-            "--ready-file",
-            str(ready),
-            "--fast",
-        ]
-        for vendor in vendors:
-            command += ["--vendor", vendor]
-        for names in drifts.values():
-            for name in sorted(names):
-                command += ["--drift", name]
-        for key, value in (options or {}).items():
-            command += ["--option", f"{key}={json.dumps(value)}"]
-        log = Path(tmp) / "emulator.log"
-        with log.open("wb") as sink:
-            process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
-            try:
-                deadline = time.monotonic() + timeout
-                while not ready.exists():
-                    if process.poll() is not None:
-                        raise TargetUnreachable(
-                            f"the emulator exited with code {process.returncode}: "
-                            f"{log.read_text(errors='replace').strip().splitlines()[-1:]}"
-                        )
-                    if time.monotonic() > deadline:
-                        raise TargetUnreachable(f"the emulator did not start within {timeout:.0f} s")
-                    time.sleep(0.05)
-                yield json.loads(ready.read_text())
-            finally:
-                process.terminate()
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:  # pragma: no cover
-                    process.kill()
-                    process.wait()
+    with started(vendors, drifts, options, timeout) as child:
+        yield child.urls()

@@ -278,7 +278,9 @@ def execute(options: SuiteOptions, on_progress: Progress | None = None) -> tuple
     preflight(options)
     plugin = RunnerPlugin(options, on_progress)
     args = [*pytest_args(options.vendors), "-q", f"--hypothesis-seed={options.seed}", *keyword_args(options)]
-    with signals_as_interrupt(plugin), quiet_pytest() as captured:
+    # A target that is slow to come up (a served emulator) starts now, while pytest starts and collects.
+    starting = options.target.starting(registry.select(options.vendors), options.settings())
+    with signals_as_interrupt(plugin), starting, quiet_pytest() as captured:
         code = pytest.main(args, plugins=[plugin])
     if plugin.fatal is not None and plugin.fatal.exit_code == ExitCode.USAGE:
         raise plugin.fatal

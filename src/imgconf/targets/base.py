@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -109,6 +109,12 @@ class Target(Protocol):
         """Where each spec of `vendor` would be sent (for `--dry-run`); nothing is started."""
         ...
 
+    def starting(self, vendors: list[Vendor], settings: RunSettings) -> AbstractContextManager[None]:
+        """Begin, for the length of the block, what `connect` will need that is slow to come up (a served
+        emulator's process), so that it comes up while pytest starts; `connect` inside the block uses it.
+        Nothing is sent. A kind with nothing slow to start returns `contextlib.nullcontext()`."""
+        ...
+
     def connect(
         self, vendors: list[Vendor], settings: RunSettings, recorder: Recorder
     ) -> AbstractContextManager[dict[str, Connection]]: ...
@@ -139,6 +145,9 @@ class ObservedTraffic:
 
     def planned_urls(self, vendor: Vendor) -> dict[str, str]:
         return {name: self.origin for name in vendor.spec_files}
+
+    def starting(self, vendors: list[Vendor], settings: RunSettings) -> AbstractContextManager[None]:
+        return nullcontext()
 
     @contextmanager
     def connect(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, cast
 from urllib.parse import urlsplit
 
@@ -63,6 +63,9 @@ class InProcessEmulator(_Emulator):
 
     name = "emulator"
 
+    def starting(self, vendors: list[Vendor], settings: RunSettings) -> AbstractContextManager[None]:
+        return nullcontext()
+
     def planned_urls(self, vendor: Vendor) -> dict[str, str]:
         return {name: "in-process emulator" for name in vendor.spec_files}
 
@@ -95,13 +98,38 @@ class ServedEmulator(_Emulator):
 
     name = "emulator-http"
 
+    def __init__(self) -> None:
+        # The child `starting` began, with what it serves: `connect` takes it if it serves what it is asked.
+        self._early: tuple[tuple[Any, ...], child.Child] | None = None
+
     def planned_urls(self, vendor: Vendor) -> dict[str, str]:
         return {name: "emulator spawned on a loopback port" for name in vendor.spec_files}
+
+    @staticmethod
+    def _serves(vendors: list[Vendor], settings: RunSettings) -> tuple[Any, ...]:
+        return (
+            tuple(vendor.id for vendor in vendors),
+            sorted((vendor, sorted(names)) for vendor, names in settings.drifts.items()),
+            sorted((key, repr(value)) for key, value in settings.emulator_options.items()),
+        )
+
+    @contextmanager
+    def starting(self, vendors: list[Vendor], settings: RunSettings) -> Iterator[None]:
+        with child.started([vendor.id for vendor in vendors], settings.drifts, settings.emulator_options) as early:
+            self._early = (self._serves(vendors, settings), early)
+            try:
+                yield
+            finally:
+                self._early = None
 
     @contextmanager
     def connect(
         self, vendors: list[Vendor], settings: RunSettings, recorder: Recorder
     ) -> Iterator[dict[str, Connection]]:
+        if self._early is not None and self._early[0] == self._serves(vendors, settings):
+            urls = self._early[1].urls()
+            yield {vendor.id: self._connection(vendor, urls[vendor.id], settings, recorder) for vendor in vendors}
+            return
         with child.spawned([vendor.id for vendor in vendors], settings.drifts, settings.emulator_options) as urls:
             yield {vendor.id: self._connection(vendor, urls[vendor.id], settings, recorder) for vendor in vendors}
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -90,6 +90,9 @@ class _Remote:
             return {name: REDACTOR.url(url) for name, url in self.urls_for(vendor).items()}
         except UsageError as exc:
             return {name: f"({exc.message})" for name in vendor.spec_files}
+
+    def starting(self, vendors: list[Vendor], settings: RunSettings) -> AbstractContextManager[None]:
+        return nullcontext()
 
     @contextmanager
     def connect(

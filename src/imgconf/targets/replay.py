@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -60,6 +60,9 @@ class ReplayTarget:
 
     def planned_urls(self, vendor: Vendor) -> dict[str, str]:
         return {name: f"answers from {self.path}" for name in vendor.spec_files}
+
+    def starting(self, vendors: list[Vendor], settings: RunSettings) -> AbstractContextManager[None]:
+        return nullcontext()
 
     @contextmanager
     def connect(

@@ -16,6 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 from imgconf import images
+from imgconf.testing import threaded
 from imgconf.testing.webhooks import WebhookReceiver
 
 
@@ -81,8 +82,7 @@ class ImageServer:
         self._server.daemon_threads = True
         self._advertised = advertised
         self.webhooks.base_url = self.base_url
-        self._thread = threading.Thread(target=self._server.serve_forever, name="imgconf-images", daemon=True)
-        self._thread.start()
+        self._thread = threaded.serve(self._server, "imgconf-images")
 
     @property
     def base_url(self) -> str:
@@ -106,5 +106,4 @@ class ImageServer:
         return urlsplit(url).path in self.fetched
 
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        threaded.stop(self._server)

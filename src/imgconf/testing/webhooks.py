@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from imgconf.testing import threaded
+
 MAX_BODY = 16 * 1024 * 1024
 
 
@@ -65,8 +67,7 @@ class WebhookReceiver:
         self._server.daemon_threads = True
         bound_host, port = self._server.server_address[:2]
         self.base_url = f"http://{bound_host!s}:{port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, name="imgconf-webhooks", daemon=True)
-        self._thread.start()
+        self._thread = threaded.serve(self._server, "imgconf-webhooks")
 
     def handle(self, request: BaseHTTPRequestHandler) -> None:
         """Record one call and answer 204."""
@@ -108,5 +109,4 @@ class WebhookReceiver:
 
     def close(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+            threaded.stop(self._server)
