@@ -10,11 +10,9 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-import tomllib
 
 import pytest
 import requests
-import schemathesis
 from schemathesis.python import asgi
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -22,13 +20,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from imgconf import paths
-from imgconf import vendors as registry
 from imgconf.emulator import altum as altum_emulator
 from imgconf.emulator.config import EmulatorConfig
 from imgconf.targets import asgi as asgi_transport
 from imgconf.targets.asgi import InThreadASGIAdapter
-from imgconf.testing import contract
 from imgconf.vendors import imagerecognize
 
 
@@ -197,38 +192,6 @@ def test_the_emulator_answers_the_same_through_either_adapter():
     for method, path, kwargs in calls:
         url = "http://altum.emulator" + path
         assert answer(ours.request(method, url, **kwargs)) == answer(theirs.request(method, url, **kwargs)), path
-
-
-# -- the memo of merged checks configurations ------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("vendor", ["altum", "identifai", "imagerecognize", "huawei"])
-def test_the_remembered_checks_configuration_is_the_one_schemathesis_merges(vendor):
-    toml = paths.suites_dir() / vendor / "schemathesis.toml"
-    config = contract._merge(contract.DEFAULTS, tomllib.loads(toml.read_text()) if toml.exists() else {})
-    for spec in registry.get(vendor).specs:
-        schema = contract.from_spec(spec.path.name, schemathesis.Config.from_dict(config))
-        project = schema.config
-        merged = type(project).checks_config_for  # the method itself, unremembered
-        for result in schema.get_all_operations():
-            operation = result.ok()
-            for phase in (None, "examples", "coverage", "fuzzing", "stateful"):
-                expected = merged(project, operation=operation, phase=phase)
-                assert project.checks_config_for(operation=operation, phase=phase) == expected
-                assert project.checks_config_for(operation=operation, phase=phase) == expected  # and remembered
-        assert project.checks_config_for() == merged(project)
-
-
-def test_a_vendor_toml_that_disables_a_check_for_one_operation_is_still_honoured():
-    # identifAI's toml has per-operation sections: operations differ, and the memo keeps them apart.
-    toml = paths.suites_dir() / "identifai" / "schemathesis.toml"
-    config = contract._merge(contract.DEFAULTS, tomllib.loads(toml.read_text()))
-    schema = contract.from_spec(registry.get("identifai").specs[0].path.name, schemathesis.Config.from_dict(config))
-    configs = {
-        repr(schema.config.checks_config_for(operation=result.ok(), phase="fuzzing"))
-        for result in schema.get_all_operations()
-    }
-    assert len(configs) > 1
 
 
 # -- imagerecognize's remembered multipart heads -----------------------------------------------------------------

@@ -34,7 +34,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from imgconf import paths, specs
-from imgconf.testing import strategies
+from imgconf.testing import memos, strategies
 from imgconf.testing.context import active, sized
 
 # The checks any single response can be held to, without knowing how its request was generated.
@@ -113,29 +113,6 @@ def config_for(vendor: str) -> dict[str, Any]:
     return _merge(_merge(DEFAULTS, base), run)
 
 
-def memoize_checks_config(config: Any) -> None:
-    """Each (operation, phase)'s merged checks configuration, computed once per schema instead of per response.
-
-    `Case.validate_response` asks the schema's `ProjectConfig.checks_config_for` for it on every response, and
-    schemathesis merges the run's, the phase's and the operation's layers afresh each time (`from_hierarchy`:
-    4% of a full contract run, a fifth of what checking a response cost). The layers are fixed once the schema
-    is loaded (imgconf never updates a loaded schema's config), so the merge is the same every time; an
-    operation's layers are chosen by its label (method and path), which is the key here.
-    """
-    compute = config.checks_config_for
-    memo: dict[tuple[str | None, str | None], Any] = {}
-
-    def checks_config_for(*, operation: Any = None, phase: str | None = None) -> Any:
-        key = (None if operation is None else operation.label, phase)
-        found = memo.get(key)
-        if found is None:
-            found = memo[key] = compute(operation=operation, phase=phase)
-        return found
-
-    # ProjectConfig keeps an instance __dict__ (its base declares no slots): the instance attribute shadows the method.
-    config.checks_config_for = checks_config_for
-
-
 def from_spec(spec_file: str, config: schemathesis.Config | None = None) -> Any:
     """schemathesis' schema of a spec, from the document imgconf has already read and validated.
 
@@ -146,7 +123,8 @@ def from_spec(spec_file: str, config: schemathesis.Config | None = None) -> Any:
     spec = specs.load(specs.spec_path(spec_file))
     loaded = schemathesis.openapi.from_dict(copy.deepcopy(spec.raw), config=config)
     loaded.location = spec.path.absolute().as_uri()
-    memoize_checks_config(loaded.config)
+    memos.remember_merged_config(loaded.config)
+    memos.remember_form_strategies()
     return loaded
 
 

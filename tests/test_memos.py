@@ -1,0 +1,132 @@
+"""imgconf.testing.memos: every memo gives the answer schemathesis computes, and a run with them draws the very
+cases a run without them draws."""
+
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from schemathesis import GenerationMode
+from schemathesis.specs.openapi import _hypothesis
+
+from conftest import clean_env, imgconf
+from imgconf import paths
+from imgconf import vendors as registry
+from imgconf.testing import contract, memos
+
+VENDORS = ["altum", "identifai", "imagerecognize", "huawei"]
+
+
+def vendor_schema(vendor: str, spec: str) -> object:
+    toml = paths.suites_dir() / vendor / "schemathesis.toml"
+    config = contract._merge(contract.DEFAULTS, tomllib.loads(toml.read_text()) if toml.exists() else {})
+    return contract.from_spec(spec, schemathesis.Config.from_dict(config))
+
+
+@pytest.mark.parametrize("method", memos.MERGED)
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_the_remembered_configuration_is_the_one_schemathesis_merges(vendor, method):
+    for spec in registry.get(vendor).specs:
+        schema = vendor_schema(vendor, spec.path.name)
+        project = schema.config
+        merged = getattr(type(project), method)  # the method itself, unremembered
+        for result in schema.get_all_operations():
+            operation = result.ok()
+            for phase in (None, "examples", "coverage", "fuzzing", "stateful"):
+                expected = merged(project, operation=operation, phase=phase)
+                remembered = getattr(project, method)(operation=operation, phase=phase)
+                assert remembered == expected
+                assert remembered is getattr(project, method)(operation=operation, phase=phase)  # not merged again
+        assert getattr(project, method)() == merged(project)
+
+
+def test_a_vendor_toml_that_disables_a_check_for_one_operation_is_still_honoured():
+    # identifAI's toml has per-operation sections: operations differ, and the memo keeps them apart.
+    schema = vendor_schema("identifai", registry.get("identifai").specs[0].path.name)
+    configs = {
+        repr(schema.config.checks_config_for(operation=result.ok(), phase="fuzzing"))
+        for result in schema.get_all_operations()
+    }
+    assert len(configs) > 1
+
+
+def test_a_multipart_body_strategy_is_built_once_per_generation_mode(monkeypatch):
+    assert memos._build_form is not None, "schemathesis renamed _build_form_strategy_with_encoding: see memos.py"
+    built = []
+    build = memos._build_form
+
+    def counting(*args):
+        built.append(args[3])  # the generation mode
+        return build(*args)
+
+    monkeypatch.setattr(memos, "_build_form", counting)
+    schema = vendor_schema("altum", "altum-labelling.yaml")
+    assert _hypothesis._build_form_strategy_with_encoding is memos.form_strategy  # routed for the process
+    operation = schema["/labelling/img"]["POST"]
+    drawn = []
+
+    @settings(max_examples=30, database=None, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(case=operation.as_strategy(generation_mode=GenerationMode.POSITIVE))
+    def positive(case):
+        drawn.append(case)
+
+    @settings(max_examples=30, database=None, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(case=operation.as_strategy(generation_mode=GenerationMode.NEGATIVE))
+    def negative(case):
+        drawn.append(case)
+
+    positive()
+    negative()
+    assert len(drawn) >= 40
+    assert sorted(built, key=str) == sorted([GenerationMode.POSITIVE, GenerationMode.NEGATIVE], key=str)
+    assert len(schema.__dict__[memos.FORMS_ATTRIBUTE]) == 2
+
+
+def test_a_changed_generation_configuration_builds_the_body_again(monkeypatch):
+    built = []
+    monkeypatch.setattr(memos, "_build_form", lambda *args: built.append(args) or object())
+    schema = vendor_schema("altum", "altum-labelling.yaml")
+    operation = schema["/labelling/img"]["POST"]
+    parameter = operation.body.items[0]
+    config = schema.config.generation_for(operation=operation, phase="fuzzing")
+    first = memos.form_strategy(parameter, operation, config, GenerationMode.POSITIVE)
+    assert memos.form_strategy(parameter, operation, config, GenerationMode.POSITIVE) is first
+    other = schemathesis.Config.from_dict({"generation": {"allow-x00": False}}).projects.default.generation
+    assert other != config
+    assert memos.form_strategy(parameter, operation, other, GenerationMode.POSITIVE) is not first
+    assert memos.form_strategy(parameter, operation, config, GenerationMode.POSITIVE, object()) is not first
+    assert len(built) == 3
+
+
+# Full profile where a vendor's contract run is short (its multipart uploads are what the form memo serves),
+# smoke where the full one would take most of a minute twice.
+PROFILES = {"altum": "full", "imagerecognize": "full", "identifai": "smoke", "huawei": "smoke"}
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_the_memos_change_no_generated_case(vendor, tmp_path):
+    prints = {}
+    for variant, extra in (("with", {}), ("without", {"IMGCONF_TEST_NO_MEMOS": "1"})):
+        target = tmp_path / f"{variant}.txt"
+        env = clean_env(PYTEST_PLUGINS="case_prints", IMGCONF_TEST_CASE_PRINTS=str(target), **extra)
+        out = tmp_path / variant
+        out.mkdir()
+        result = imgconf(
+            "run",
+            "--vendor",
+            vendor,
+            "--profile",
+            PROFILES[vendor],
+            "-k",
+            "test_contract",
+            "-q",
+            "--no-history",
+            out=out,
+            env=env,
+        )
+        assert result.code == 0, result.output
+        prints[variant] = target.read_text().splitlines()
+    assert len(prints["with"]) > 20
+    assert prints["with"] == prints["without"]
