@@ -115,3 +115,34 @@ def test_a_bug_in_imgconf_is_its_own_error_in_one_line_not_a_usage_error(monkeyp
     assert exited.value.code == 4
     err = capsys.readouterr().err
     assert err.strip() == "imgconf: internal error: RuntimeError: boom (set IMGCONF_DEBUG=1 for a traceback)"
+
+
+ENTRY = """
+import atexit, os
+from pathlib import Path
+atexit.register(lambda: Path(os.environ["MARKER"]).write_text("ran"))
+from imgconf.cli import entry
+entry()
+"""
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "said"), [(["--version"], 0, "imgconf, version"), (["run", "--vendor", "x"], 2, "")]
+)
+def test_the_command_s_process_keeps_its_code_output_and_exit_handlers(tmp_path, args, code, said):
+    """`entry` leaves without the interpreter's teardown: the code, every line and the exit handlers remain."""
+    marker = tmp_path / "atexit"
+    completed = subprocess.run(
+        [sys.executable, "-c", ENTRY, *args],
+        capture_output=True,
+        text=True,
+        env=clean_env(MARKER=str(marker)),
+        timeout=60,
+    )
+    assert completed.returncode == code, completed.stderr
+    assert said in completed.stdout
+    assert marker.read_text() == "ran"
+    if code:
+        assert (
+            completed.stderr.strip() == "imgconf: unknown vendor 'x'; known: altum, huawei, identifai, imagerecognize"
+        )

@@ -1,3 +1,3 @@
-from imgconf.cli import main
+from imgconf.cli import entry
 
-main()
+entry()
