@@ -8,6 +8,8 @@ look like images, so both the accepting and the refusing paths are tested.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from hypothesis import strategies as st
 
 from imgconf import images
@@ -57,8 +59,13 @@ def invalid_uploads(supported: tuple[str, ...] = ("png", "jpeg")) -> st.SearchSt
     return st.one_of(unsupported_images(others), broken_images(supported), not_images())
 
 
-def corpus(size: int, formats: tuple[str, ...] = ("jpeg", "png"), seed: int = 0) -> list[tuple[str, bytes, str]]:
-    """A fixed set of distinct images (name, bytes, format): the same every run, so sweeps are reproducible."""
+@lru_cache(maxsize=8)
+def corpus(size: int, formats: tuple[str, ...] = ("jpeg", "png"), seed: int = 0) -> tuple[tuple[str, bytes, str], ...]:
+    """A fixed set of distinct images (name, bytes, format): the same every run, so sweeps are reproducible.
+
+    Made once per process for each size (the suites sweep it in several tests: rendered anew, it cost ~18 ms a
+    call at 64 images); a tuple, so no caller can change what the next one gets.
+    """
     items = []
     for index in range(size):
         fmt = formats[index % len(formats)]
@@ -67,4 +74,4 @@ def corpus(size: int, formats: tuple[str, ...] = ("jpeg", "png"), seed: int = 0)
         items.append(
             (f"{fmt}-{width}x{height}-{index}", images.render(width, height, seed * 1_000_003 + index, fmt), fmt)
         )
-    return items
+    return tuple(items)
