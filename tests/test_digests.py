@@ -1,11 +1,14 @@
-"""The emulator's one shared image digest: the same answer as hashlib, whatever object it is asked about."""
+"""The emulator's one shared image digest: the same answer as hashlib, whatever object it is asked about; and
+Huawei's remembered base64 decoding: the same answer as decoding."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import random
 
 from imgconf.emulator import digests
+from imgconf.emulator.huawei import answers, tagging
 from imgconf.emulator.randomness import content_rng
 
 
@@ -31,3 +34,20 @@ def test_content_randomness_draws_what_it_drew_before_the_digest_was_shared() ->
     for salt in ("", "objects", "huawei.tagging"):
         expected = random.Random(hashlib.sha256(salt.encode() + data).digest()).random()
         assert content_rng(data, salt).random() == expected
+
+
+def test_huawei_s_base64_memo_answers_what_decoding_answers() -> None:
+    data = bytes(range(256)) * 20
+    text = base64.b64encode(data).decode()
+    first = tagging.decode_base64(text)
+    assert first == data
+    again = tagging.decode_base64("".join(text))  # an equal text, another object: the very same bytes back
+    assert again is first
+    chunked = "\n".join(text[i : i + 76] for i in range(0, len(text), 76))  # another text, the same image
+    assert tagging.decode_base64(chunked) == data
+    assert tagging.decode_base64(text[:-1] + "!") == answers.BAD_PARAMETER
+    assert tagging.decode_base64(text[:-1] + "!") == answers.BAD_PARAMETER  # remembered failures fail alike
+    assert tagging.decode_base64("") == answers.BAD_PARAMETER
+    oversized = "A" * (tagging.MAX_IMAGE_TEXT + 4)
+    assert tagging.decode_base64(oversized) == answers.BAD_SIZE
+    assert tagging._last_decoded[0] is not oversized  # a large text is decoded, never kept

@@ -8,7 +8,6 @@ it arrived on.
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import json
 import os
@@ -117,7 +116,9 @@ def serve(
         temporary = ready_file.with_suffix(".tmp")
         temporary.write_text(json.dumps({item.vendor: item.url for item in listeners}))
         os.replace(temporary, ready_file)
-    asyncio.run(server.serve(sockets=sockets))
+    # Through uvicorn's own runner, which sets up its event loop (uvloop where installed, as uvicorn[standard]
+    # installs it): `asyncio.run(server.serve())` ran the emulator on the pure-Python loop instead.
+    server.run(sockets=sockets)
 
 
 def _fast_configs(
