@@ -3,6 +3,7 @@ docs written where they belong, a taken port explained, and a dry run that is a 
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import subprocess
@@ -146,3 +147,27 @@ def test_the_command_s_process_keeps_its_code_output_and_exit_handlers(tmp_path,
         assert (
             completed.stderr.strip() == "imgconf: unknown vendor 'x'; known: altum, huawei, identifai, imagerecognize"
         )
+
+
+@pytest.mark.parametrize(("drift", "code"), [(None, 0), ("altum.output-renamed", 1)])
+def test_output_nobody_reads_does_not_change_the_exit_code(tmp_path, drift, code):
+    """`imgconf run | head -1`: the reader is gone before the verdict is printed, and the code is still the run's
+    (rich's default would exit 1, imgconf's "non-conformant", whatever the run found)."""
+    read, write = os.pipe()
+    os.close(read)  # every write to stdout now fails with EPIPE
+    args = ["run", "--vendor", "altum", "-k", "examples or output", "--out", str(tmp_path / "reports")]
+    args += ["--drift", drift] if drift else []
+    try:
+        completed = subprocess.run(
+            [sys.executable, "-m", "imgconf", *args],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=clean_env(),
+            cwd=tmp_path,
+            timeout=120,
+        )
+    finally:
+        os.close(write)
+    assert completed.returncode == code, completed.stderr
+    assert "Traceback" not in completed.stderr

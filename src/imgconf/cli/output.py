@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 
 from rich.console import Console
+
+
+class _Console(Console):
+    def on_broken_pipe(self) -> None:
+        """The reader went away (`imgconf run | head -1`): what is left to print is dropped, and the command
+        ends with its own code. rich's default exits 1 here, which is imgconf's "non-conformant": a
+        conformant run piped to `head` would have told a CI job the vendor broke its contract."""
+        self.quiet = True
+        with contextlib.suppress(AttributeError, OSError, ValueError):  # a stream with no descriptor: quiet is all
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self.file.fileno())  # later writes to the stream (click's too) go nowhere, quietly
+            os.close(devnull)
 
 
 def console(stderr: bool = False) -> Console:
@@ -12,5 +26,5 @@ def console(stderr: bool = False) -> Console:
     and sys.stderr, and the progress display must keep writing to the terminal meanwhile."""
     stream = sys.stderr if stderr else sys.stdout
     if stream.isatty():
-        return Console(file=stream, highlight=False)
-    return Console(file=stream, highlight=False, soft_wrap=True, width=160)
+        return _Console(file=stream, highlight=False)
+    return _Console(file=stream, highlight=False, soft_wrap=True, width=160)
