@@ -57,14 +57,14 @@ class _Emulator:
     def run_kind(self, drifts: Mapping[str, frozenset[str]]) -> RunKind:
         return RunKind.DRIFT if any(drifts.values()) else RunKind.MONITOR
 
+    def starting(self, vendors: list[Vendor], settings: RunSettings) -> AbstractContextManager[None]:
+        return nullcontext()  # the in-process emulator is made when connected, at no cost worth starting early
+
 
 class InProcessEmulator(_Emulator):
     """The embedded emulator, in-process over ASGI, in the calling thread (targets/asgi.py)."""
 
     name = "emulator"
-
-    def starting(self, vendors: list[Vendor], settings: RunSettings) -> AbstractContextManager[None]:
-        return nullcontext()
 
     def planned_urls(self, vendor: Vendor) -> dict[str, str]:
         return {name: "in-process emulator" for name in vendor.spec_files}
@@ -122,15 +122,18 @@ class ServedEmulator(_Emulator):
             finally:
                 self._early = None
 
+    def _child(self, vendors: list[Vendor], settings: RunSettings) -> AbstractContextManager[child.Child]:
+        """The child `starting` began, if it serves what is asked; else one started (and stopped) for `connect`."""
+        if self._early is not None and self._early[0] == self._serves(vendors, settings):
+            return nullcontext(self._early[1])
+        return child.started([vendor.id for vendor in vendors], settings.drifts, settings.emulator_options)
+
     @contextmanager
     def connect(
         self, vendors: list[Vendor], settings: RunSettings, recorder: Recorder
     ) -> Iterator[dict[str, Connection]]:
-        if self._early is not None and self._early[0] == self._serves(vendors, settings):
-            urls = self._early[1].urls()
-            yield {vendor.id: self._connection(vendor, urls[vendor.id], settings, recorder) for vendor in vendors}
-            return
-        with child.spawned([vendor.id for vendor in vendors], settings.drifts, settings.emulator_options) as urls:
+        with self._child(vendors, settings) as served:
+            urls = served.urls()
             yield {vendor.id: self._connection(vendor, urls[vendor.id], settings, recorder) for vendor in vendors}
 
     def _connection(self, vendor: Vendor, url: str, settings: RunSettings, recorder: Recorder) -> Connection:
