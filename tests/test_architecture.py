@@ -146,6 +146,71 @@ def test_the_layer_test_catches_an_upward_import(tmp_path):
     assert _function_level_imports(ast.parse("def f():\n    from imgconf.runner import run\n"))
 
 
+def import_graph(sources: dict[str, str]) -> dict[str, set[str]]:
+    """Module -> the imgconf modules it imports, `TYPE_CHECKING` imports included: a type-only import is a cycle
+    the interpreter tolerates, but still two pieces that each need the other."""
+    graph: dict[str, set[str]] = {}
+    for module, text in sources.items():
+        edges = set()
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.Import):
+                edges |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                # `from package import module` imports the module; `from module import name`, the module.
+                edges |= {
+                    f"{node.module}.{a.name}" if f"{node.module}.{a.name}" in sources else node.module
+                    for a in node.names
+                }
+        graph[module] = {name for name in edges if name in sources and name != module}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected groups of more than one module (Tarjan's algorithm)."""
+    order: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(module: str) -> None:
+        order[module] = low[module] = len(order)
+        stack.append(module)
+        for other in sorted(graph[module]):
+            if other not in order:
+                visit(other)
+                low[module] = min(low[module], low[other])
+            elif other in stack:
+                low[module] = min(low[module], order[other])
+        if low[module] == order[module]:
+            group = []
+            while (member := stack.pop()) != module:
+                group.append(member)
+            if group:
+                found.append(sorted([module, *group]))
+
+    for module in sorted(graph):
+        if module not in order:
+            visit(module)
+    return found
+
+
+def test_no_two_modules_import_each_other():
+    """Not even through a `TYPE_CHECKING` import or a third module: a cycle means a piece is in the wrong place
+    (the page model moved out of docs/reference for docs/snippets; identifAI's partner routes take a protocol)."""
+    sources = {module_name(path): path.read_text() for path in SOURCES}
+    assert cycles(import_graph(sources)) == []
+
+
+def test_the_cycle_test_catches_a_type_only_cycle():
+    sources = {
+        "imgconf.a": "from imgconf import b\n",
+        "imgconf.b": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from imgconf.c import Thing\n",
+        "imgconf.c": "from imgconf.a import x\n",
+        "imgconf.d": "from imgconf import a\n",
+    }
+    assert cycles(import_graph(sources)) == [["imgconf.a", "imgconf.b", "imgconf.c"]]
+
+
 TARGET_COMPARISON = re.compile(
     r"target\.(kind|name)\s*(==|!=|in\b)|\b(kind|name)\s*(==|!=|in)\s*\(?\s*\"(emulator|emulator-http|live|url|replay)\""
 )

@@ -13,6 +13,7 @@ from pathlib import Path
 from imgconf import specs
 from imgconf import vendors as registry
 from imgconf.docs import markdown, reference, site, verdicts
+from imgconf.docs.page import Reference
 
 
 def render(spec: specs.Spec) -> str:
@@ -20,11 +21,11 @@ def render(spec: specs.Spec) -> str:
     return markdown.render(reference.build(spec))
 
 
-def references(vendor_ids: list[str] | None = None) -> list[reference.Reference]:
+def references(vendor_ids: list[str] | None = None) -> list[Reference]:
     return [reference.build(spec) for vendor in registry.select(vendor_ids) for spec in vendor.specs]
 
 
-def index(pages: list[reference.Reference]) -> str:
+def index(pages: list[Reference]) -> str:
     """docs/api/README.md: one line per page."""
     lines = ["# API documentation", "", "Rendered from the hand-written specs by `imgconf docs`.", ""]
     lines += [

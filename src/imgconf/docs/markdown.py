@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from imgconf.docs.reference import Body, Operation, Reference
+from imgconf.docs.page import Body, Operation, Reference
 
 FIELD_HEADER = ["field", "type", "required", "limits", "rule", "description"]
 

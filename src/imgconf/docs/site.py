@@ -14,7 +14,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup, escape
 
-from imgconf.docs.reference import Reference
+from imgconf.docs.page import Reference
 
 TEMPLATES = Path(__file__).with_name("templates")
 _URL = re.compile(r"(https?://[^\s<>()\"'`]+[^\s<>()\"'`.,;:])")

@@ -11,12 +11,10 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from imgconf import specs
-
-if TYPE_CHECKING:
-    from imgconf.docs.reference import Operation
+from imgconf.docs.page import Operation
 
 _PLACEHOLDER = re.compile(r"\.\.\.|\{\{|://\{|<[a-z_ ]+>")
 FILE_NAMES = {"image": "photo.jpg", "video": "video.mp4", "audio": "speech.wav", "file": "image.jpg"}

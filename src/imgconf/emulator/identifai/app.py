@@ -482,5 +482,5 @@ def build(config: EmulatorConfig, default_credentials: tuple[dict[str, str], ...
     app: ASGIApp = Starlette(routes=routes, exception_handlers={405: emulator.method_not_allowed})
     log = config.option("request_log", None)
     if log:
-        app = RequestLog(app, str(log), emulator)
+        app = RequestLog(app, str(log), config.clock, emulator.store)
     return app, emulator

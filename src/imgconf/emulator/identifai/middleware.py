@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from imgconf.emulator.config import EmulatorConfig
 from imgconf.emulator.identifai import drifts
+from imgconf.emulator.identifai.store import Store
 from imgconf.emulator.middleware.latency import SlowEveryNth
-
-if TYPE_CHECKING:
-    from imgconf.emulator.identifai.app import IdentifaiEmulator
 
 
 class RequestLog:
@@ -22,17 +21,18 @@ class RequestLog:
     For tests that prove a client kept to the rate limits; the key itself is never written, only its role.
     """
 
-    def __init__(self, app: ASGIApp, path: str, emulator: IdentifaiEmulator) -> None:
+    def __init__(self, app: ASGIApp, path: str, clock: Callable[[], float], store: Store) -> None:
         self.app = app
         self.path = path
-        self.emulator = emulator
+        self.clock = clock
+        self.store = store  # whose accounts give a key its role
         self.lock = threading.Lock()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        arrived = self.emulator.config.clock()
+        arrived = self.clock()
         status: dict[str, int] = {}
 
         async def recording_send(message: dict[str, Any]) -> None:
@@ -42,7 +42,7 @@ class RequestLog:
 
         await self.app(scope, receive, recording_send)  # type: ignore[arg-type]
         headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
-        account = self.emulator.store.account(headers.get("x-api-key"))
+        account = self.store.account(headers.get("x-api-key"))
         line = {
             "t": arrived,
             "method": scope["method"],

@@ -5,7 +5,7 @@ creation email, and the pricing plans. Only partner keys pass (x-assumption iden
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -14,17 +14,33 @@ from starlette.responses import Response
 from imgconf.emulator.bodies import BodyTooLarge
 from imgconf.emulator.identifai.analysis import HEURISTICS
 from imgconf.emulator.identifai.forms import Invalid, boolean, field, integer
-from imgconf.emulator.identifai.store import PRICINGS, partner_record
-
-if TYPE_CHECKING:
-    from imgconf.emulator.identifai.app import IdentifaiEmulator
+from imgconf.emulator.identifai.store import PRICINGS, Account, Store, partner_record
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 ORDERABLE = ("id", "name", "email", "created_at", "updated_at", "heuristic")
 
 
+class Host(Protocol):
+    """What the partner routes take from the app that mounts them: its store, its gate and its answers.
+
+    A protocol rather than the app's class, so that this module sits below `app`, which imports it.
+    """
+
+    store: Store
+
+    def gate(self, request: Request, partner: bool = False) -> Account | Response: ...
+
+    async def small_form(self, request: Request) -> FormData: ...
+
+    def invalid(self, message: str) -> Response: ...
+
+    def not_found(self) -> Response: ...
+
+    def json(self, body: Any, status: int) -> Response: ...
+
+
 class PartnerRoutes:
-    def __init__(self, emulator: IdentifaiEmulator) -> None:
+    def __init__(self, emulator: Host) -> None:
         self.emulator = emulator
 
     async def users(self, request: Request) -> Response:
