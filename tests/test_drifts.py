@@ -5,6 +5,10 @@ tests/test_selftest_<vendor>.py, so that both xdist workers share it."""
 
 from __future__ import annotations
 
+import ast
+import subprocess
+import sys
+
 import pytest
 
 from imgconf import emulator, vendors
@@ -33,6 +37,22 @@ def test_the_faithful_emulator_is_conformant_over_real_http(cli, vendor):
     summary = next(item for item in report["vendors"] if item["id"] == vendor)
     assert summary["score"] == 1.0
     assert summary["tests"]["passed"] > 0 and summary["tests"]["failed"] == 0
+
+
+@pytest.mark.parametrize("vendor", sorted(emulator.all_emulators()))
+def test_one_vendors_emulator_is_had_without_importing_the_others(vendor):
+    """A run of one vendor builds its emulator alone; the others' modules (and what they import) stay unread."""
+    others = sorted(emulator.all_emulators())
+    code = (
+        "import sys; from imgconf import emulator; "
+        f"print(emulator.get({vendor!r}).vendor, [v for v in {others!r} if f'imgconf.emulator.{{v}}' in sys.modules])"
+    )
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split(
+        " ", 1
+    )
+    assert shown[0] == vendor
+    assert ast.literal_eval(shown[1]) == [vendor]
+    assert emulator.get(vendor) == emulator.all_emulators()[vendor]
 
 
 def test_the_drift_catalogue_page_is_current(cli):

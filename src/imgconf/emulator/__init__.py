@@ -35,21 +35,30 @@ class Emulator:
         return self.module.create_app(config)
 
 
+def _emulator(name: str) -> Emulator | None:
+    """The emulator in this package's module `name`, or None where that module is not one."""
+    module = importlib.import_module(f"{__name__}.{name}")
+    if not all(hasattr(module, attribute) for attribute in ("VENDOR", "DRIFTS", "create_app")):
+        return None
+    return Emulator(
+        vendor=module.VENDOR,
+        drifts=tuple(module.DRIFTS),
+        default_credentials=tuple(getattr(module, "DEFAULT_CREDENTIALS", ())),
+        module=module,
+    )
+
+
+def _names() -> list[str]:
+    return sorted(
+        info.name
+        for info in pkgutil.iter_modules(__path__)
+        if not info.name.startswith("_") and info.name not in _NOT_EMULATORS
+    )
+
+
 @cache
 def all_emulators() -> dict[str, Emulator]:
-    found: dict[str, Emulator] = {}
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda item: item.name):
-        if info.name.startswith("_") or info.name in _NOT_EMULATORS:
-            continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        if not all(hasattr(module, name) for name in ("VENDOR", "DRIFTS", "create_app")):
-            continue
-        found[module.VENDOR] = Emulator(
-            vendor=module.VENDOR,
-            drifts=tuple(module.DRIFTS),
-            default_credentials=tuple(getattr(module, "DEFAULT_CREDENTIALS", ())),
-            module=module,
-        )
+    found = {emulator.vendor: emulator for name in _names() if (emulator := _emulator(name)) is not None}
     names = [drift.name for emulator in found.values() for drift in emulator.drifts]
     duplicates = {name for name in names if names.count(name) > 1}
     if duplicates:
@@ -57,7 +66,13 @@ def all_emulators() -> dict[str, Emulator]:
     return found
 
 
+@cache
 def get(vendor: str) -> Emulator:
+    """One vendor's emulator, importing the module named for it alone where there is one: a run of one vendor
+    need not import the other emulators (the whole registry is read where the name is not a module's)."""
+    own = _emulator(vendor) if vendor in _names() else None
+    if own is not None and own.vendor == vendor:
+        return own
     emulators = all_emulators()
     if vendor not in emulators:
         raise UsageError(f"no emulator for vendor {vendor!r}; known: {', '.join(emulators)}")
