@@ -34,7 +34,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from imgconf import paths, specs
-from imgconf.testing import memos, strategies
+from imgconf.testing import memos, sent_forms, strategies
 from imgconf.testing.context import active, sized
 
 # The checks any single response can be held to, without knowing how its request was generated.
@@ -125,6 +125,7 @@ def from_spec(spec_file: str, config: schemathesis.Config | None = None) -> Any:
     loaded.location = spec.path.absolute().as_uri()
     memos.remember_merged_config(loaded.config)
     memos.remember_form_strategies()
+    sent_forms.install()
     return loaded
 
 
