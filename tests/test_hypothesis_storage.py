@@ -12,7 +12,7 @@ def test_a_run_keeps_hypothesis_caches_in_the_user_cache_not_the_working_directo
     result = cli("run", "--vendor", "altum", "-k", "test_contract", env=env)
     assert result.code == 0, result.output
     assert not (tmp_path / ".hypothesis").exists(), sorted(path.name for path in tmp_path.iterdir())
-    assert (cache / "imgconf" / "hypothesis" / "constants").is_dir()
+    assert (cache / "imgconf" / "hypothesis" / "unicode_data").is_dir()
 
 
 def test_hypothesis_storage_directory_still_says_where(cli, tmp_path):
@@ -20,4 +20,4 @@ def test_hypothesis_storage_directory_still_says_where(cli, tmp_path):
     env = clean_env(XDG_CACHE_HOME=str(tmp_path / "cache"), HYPOTHESIS_STORAGE_DIRECTORY=str(chosen))
     result = cli("run", "--vendor", "altum", "-k", "test_contract", env=env)
     assert result.code == 0, result.output
-    assert (chosen / "constants").is_dir() and not (tmp_path / "cache" / "imgconf").exists()
+    assert (chosen / "unicode_data").is_dir() and not (tmp_path / "cache" / "imgconf").exists()

@@ -258,13 +258,13 @@ HYPOTHESIS_STORAGE_ENV = "HYPOTHESIS_STORAGE_DIRECTORY"
 
 
 def keep_hypothesis_caches_per_user() -> None:
-    """Hypothesis' caches (the Unicode tables, the constants it reads from the suites' sources) in imgconf's
-    user cache, unless HYPOTHESIS_STORAGE_DIRECTORY says where.
+    """Hypothesis' caches (its Unicode tables; the constants it would read from local sources are off, see
+    `testing/draws.py`) in imgconf's user cache, unless HYPOTHESIS_STORAGE_DIRECTORY says where.
 
     Hypothesis keeps them in `./.hypothesis` by default: every new directory a run starts in (a CI
     workspace, a temporary folder) was left a `.hypothesis/` and paid ~1.2 s of the smoke run to fill it
     again. The suites use no example database, so nothing else is kept there; the caches are keyed on what
-    they hold (Unicode's version, the sources' hashes), so any run may share them, and hypothesis works on
+    they hold (Unicode's version), so any run may share them, and hypothesis works on
     without them where the folder cannot be written.
     """
     chosen = os.environ.get(HYPOTHESIS_STORAGE_ENV)  # set here too: a fork may have fixed hypothesis' choice

@@ -18,7 +18,7 @@ import pytest
 from imgconf import checks, paths
 from imgconf.errors import CredentialsRejected, ImgconfError, TargetUnreachable
 from imgconf.report import publish
-from imgconf.testing import context
+from imgconf.testing import context, draws
 from imgconf.testing.client import ApiClient
 from imgconf.testing.options import SuiteOptions
 from imgconf.testing.state import RunState
@@ -135,6 +135,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(exc.message) from None
     config.stash[STATE] = RunState(options)
     config.pluginmanager.register(PassOver(), "imgconf-pass-over")
+    draws.install()  # before the suites are collected: Hypothesis' plugin reads the constants then
 
 
 class PassOver:

@@ -1,0 +1,34 @@
+"""imgconf.testing.draws: a vendor's cases are its seed's, whatever else the run holds.
+
+In a checkout, Hypothesis read constants from imgconf's own sources as modules were imported, so identifAI's
+contract cases differed between a run beside Huawei alone and one beside every vendor.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from conftest import ROOT, clean_env
+from imgconf import vendors as registry
+
+
+def _identifai_cases(tmp_path, name: str, vendors: list[str]) -> list[str]:
+    target = tmp_path / f"{name}.txt"
+    out = tmp_path / name
+    # A fresh interpreter, not the tests' warm fork server: which modules are imported when is the point.
+    env = clean_env(PYTEST_PLUGINS="case_prints", IMGCONF_TEST_CASE_PRINTS=str(target), PYTHONPATH=str(ROOT / "tests"))
+    chosen = [arg for vendor in vendors for arg in ("--vendor", vendor)]
+    args = ["run", *chosen, "--profile", "smoke", "--workers", "1", "-k", "test_contract", "--out", str(out)]
+    result = subprocess.run(
+        [sys.executable, "-m", "imgconf", *args, "--no-history"], env=env, cwd=tmp_path, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return [line for line in target.read_text().splitlines() if "identifai-emulator" in line]
+
+
+def test_a_vendors_cases_do_not_depend_on_the_vendors_beside_it(tmp_path):
+    beside_one = _identifai_cases(tmp_path, "one", ["identifai", "huawei"])
+    beside_all = _identifai_cases(tmp_path, "all", sorted(registry.all_vendors()))
+    assert len(beside_one) > 100
+    assert beside_one == beside_all
