@@ -113,7 +113,8 @@ def imgconf(
 
     The child is a fork of a warm fork server (tests/warm_imgconf.py) rather than a fresh interpreter, which
     saves ~2.5 s of imports and spec loading per command; a command for another checkout (IMGCONF_ROOT), or
-    any command when IMGCONF_TEST_FRESH=1, runs in a fresh `python -m imgconf` instead.
+    any command when IMGCONF_TEST_FRESH=1 (in this process's environment, or in `env` for one command), runs
+    in a fresh `python -m imgconf` instead.
     """
     argv = list(args)
     if args and args[0] in ("run", "selftest") and "--out" not in args:
@@ -188,7 +189,7 @@ class Forked:
 
 def started(argv: list[str], env: dict[str, str], cwd: str | Path) -> Forked | subprocess.Popen[str]:
     """`imgconf ARGV` left running: forked from the fork server, or a fresh process with IMGCONF_TEST_FRESH=1."""
-    if env.get("IMGCONF_ROOT") or os.environ.get("IMGCONF_TEST_FRESH") == "1":
+    if env.get("IMGCONF_ROOT") or "1" in (os.environ.get("IMGCONF_TEST_FRESH"), env.get("IMGCONF_TEST_FRESH")):
         return subprocess.Popen(
             [sys.executable, "-m", "imgconf", *argv],
             stdout=subprocess.PIPE,

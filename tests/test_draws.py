@@ -6,24 +6,25 @@ contract cases differed between a run beside Huawei alone and one beside every v
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
-from conftest import ROOT, clean_env
+from conftest import ROOT, clean_env, imgconf
 from imgconf import vendors as registry
 
 
 def _identifai_cases(tmp_path, name: str, vendors: list[str]) -> list[str]:
     target = tmp_path / f"{name}.txt"
     out = tmp_path / name
+    out.mkdir()
     # A fresh interpreter, not the tests' warm fork server: which modules are imported when is the point.
-    env = clean_env(PYTEST_PLUGINS="case_prints", IMGCONF_TEST_CASE_PRINTS=str(target), PYTHONPATH=str(ROOT / "tests"))
-    chosen = [arg for vendor in vendors for arg in ("--vendor", vendor)]
-    args = ["run", *chosen, "--profile", "smoke", "--workers", "1", "-k", "test_contract", "--out", str(out)]
-    result = subprocess.run(
-        [sys.executable, "-m", "imgconf", *args, "--no-history"], env=env, cwd=tmp_path, capture_output=True, text=True
+    env = clean_env(
+        IMGCONF_TEST_FRESH="1",
+        PYTEST_PLUGINS="case_prints",
+        IMGCONF_TEST_CASE_PRINTS=str(target),
+        PYTHONPATH=str(ROOT / "tests"),
     )
-    assert result.returncode == 0, result.stdout + result.stderr
+    chosen = [arg for vendor in vendors for arg in ("--vendor", vendor)]
+    args = ["run", *chosen, "--profile", "smoke", "--workers", "1", "-k", "test_contract", "--no-history"]
+    result = imgconf(*args, out=out, env=env)
+    assert result.code == 0, result.output
     return [line for line in target.read_text().splitlines() if "identifai-emulator" in line]
 
 

@@ -41,9 +41,14 @@ def _only_the_body_is_negative(case: Any) -> bool:
 
 
 @pytest.fixture(scope="module")
-def upload_case() -> Any:
+def operation() -> Any:
+    """identifAI's image upload, as the runs load it (which installs the judgement under test)."""
+    return contract.from_spec("identifai.yaml")["/api/classification"]["POST"]
+
+
+@pytest.fixture(scope="module")
+def upload_case(operation) -> Any:
     """A negative case of identifAI's image upload, drawn by schemathesis (so it carries its negative label)."""
-    operation = contract.from_spec("identifai.yaml")["/api/classification"]["POST"]
     quick = settings(database=None, max_examples=500, phases=[Phase.generate], suppress_health_check=list(HealthCheck))
     return find(
         operation.as_strategy(generation_mode=GenerationMode.NEGATIVE), _only_the_body_is_negative, settings=quick
@@ -89,9 +94,8 @@ def test_without_the_extension_schemathesis_reports_the_valid_upload(upload_case
     assert failure is not None
 
 
-def test_an_invalid_field_beside_an_upload_is_still_judged_invalid():
+def test_an_invalid_field_beside_an_upload_is_still_judged_invalid(operation):
     """`with_heatmap=maybe` is on the wire: the judgement must not forgive it (the vendor must refuse it)."""
-    operation = contract.from_spec("identifai.yaml")["/api/classification"]["POST"]
     sent_forms.install()
     for body, valid in (
         ({"image": Binary(PNG), "with_heatmap": "maybe"}, False),

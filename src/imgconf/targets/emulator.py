@@ -113,9 +113,13 @@ class ServedEmulator(_Emulator):
             sorted((key, repr(value)) for key, value in settings.emulator_options.items()),
         )
 
+    @staticmethod
+    def _start(vendors: list[Vendor], settings: RunSettings) -> AbstractContextManager[child.Child]:
+        return child.started([vendor.id for vendor in vendors], settings.drifts, settings.emulator_options)
+
     @contextmanager
     def starting(self, vendors: list[Vendor], settings: RunSettings) -> Iterator[None]:
-        with child.started([vendor.id for vendor in vendors], settings.drifts, settings.emulator_options) as early:
+        with self._start(vendors, settings) as early:
             self._early = (self._serves(vendors, settings), early)
             try:
                 yield
@@ -126,7 +130,7 @@ class ServedEmulator(_Emulator):
         """The child `starting` began, if it serves what is asked; else one started (and stopped) for `connect`."""
         if self._early is not None and self._early[0] == self._serves(vendors, settings):
             return nullcontext(self._early[1])
-        return child.started([vendor.id for vendor in vendors], settings.drifts, settings.emulator_options)
+        return self._start(vendors, settings)
 
     @contextmanager
     def connect(
