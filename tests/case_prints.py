@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import strategies
+from schemathesis.generation.jsonschema import strategy as jsonschema_strategy
 from schemathesis.specs.openapi import _hypothesis
 
 from imgconf.testing import client, memos
@@ -28,7 +30,10 @@ LOOPBACK = re.compile(r"127\.0\.0\.1:\d+")
 if os.environ.get("IMGCONF_TEST_NO_MEMOS") == "1":
     memos.remember_merged_config = lambda config: None  # type: ignore[assignment]
     memos.remember_form_strategies = lambda: None  # type: ignore[assignment]
-    _hypothesis._build_form_strategy_with_encoding = memos._build_form  # a warm process may have routed it
+    memos.remember_object_strategies = lambda: None  # type: ignore[assignment]
+    # A warm process may have routed them already.
+    _hypothesis._build_form_strategy_with_encoding = memos._build_form
+    jsonschema_strategy.st = strategies
 
 
 def _plain(value: Any) -> Any:

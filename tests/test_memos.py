@@ -130,3 +130,23 @@ def test_the_memos_change_no_generated_case(vendor, tmp_path):
         prints[variant] = target.read_text().splitlines()
     assert len(prints["with"]) > 20
     assert prints["with"] == prints["without"]
+
+
+def test_a_case_passed_through_unchanged_is_drawn_as_it_is_and_never_hashed(monkeypatch):
+    """`contract.unchanged` replaces `st.just(case)` in the suites' flatmap hooks: Hypothesis labels a `just` by
+    its value's hash, and a schemathesis case hashes by preparing its whole request."""
+    schema = vendor_schema("altum", "altum-labelling.yaml")
+    operation = schema["/labelling/img"]["POST"]
+    case = operation.Case(body={"image": b"\xff\xd8\xff\xe0"}, media_type="multipart/form-data")
+    hashed: list[object] = []
+    monkeypatch.setattr(type(case), "__hash__", lambda self: hashed.append(self) or 0)
+    drawn: list[object] = []
+
+    @settings(max_examples=3, database=None)
+    @given(contract.unchanged(case))
+    def draw(value: object) -> None:
+        drawn.append(value)
+
+    draw()
+    assert drawn and all(value is case for value in drawn)
+    assert not hashed

@@ -63,14 +63,14 @@ def flatmap_case(context: Any, case: Any) -> Any:
     positive = case.meta is not None and case.meta.generation.mode == GenerationMode.POSITIVE
     kind = URL_ENDPOINTS.get(case.operation.path)
     if kind is None or not positive or not isinstance(case.body, dict):
-        return st.just(case)
+        return contract.unchanged(case)
     api = current_client("identifai")
 
     def with_url(url: str) -> Any:
         case.body = {**case.body, "file_url": url}
         return case
 
-    return st.one_of(st.just(case), media_urls(api, kind).map(with_url))
+    return st.one_of(contract.unchanged(case), media_urls(api, kind).map(with_url))
 
 
 schema.hook(flatmap_case)
