@@ -125,4 +125,5 @@ class _RememberedFixedDictionaries:
 def remember_object_strategies() -> None:
     """Route schemathesis' JSON Schema strategies through `_RememberedFixedDictionaries` (idempotent)."""
     if not isinstance(jsonschema_strategy.st, _RememberedFixedDictionaries):
-        jsonschema_strategy.st = _RememberedFixedDictionaries(jsonschema_strategy.st)
+        # A stand-in for the module: every other attribute is hypothesis.strategies' own.
+        jsonschema_strategy.st = _RememberedFixedDictionaries(jsonschema_strategy.st)  # type: ignore[assignment]
