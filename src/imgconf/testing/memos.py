@@ -16,6 +16,9 @@ the one schemathesis computes.
   draw) on every draw, where every other body's strategy is cached on its `OpenApiBody`. Built once per
   (body, generation mode), Altum's and imagerecognize's contract tests take 22% less time (measured,
   interleaved, in one warm process).
+- an object's `fixed_dictionaries` over its required and drawn optional keys: built and validated afresh on
+  every draw of every JSON object (`_RememberedFixedDictionaries`); one per key set and child strategies,
+  97% of them found again (Altum 229 of 236, Huawei 2,084 of 2,163 in a full run).
 """
 
 from __future__ import annotations
