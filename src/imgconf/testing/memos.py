@@ -111,7 +111,10 @@ class _RememberedFixedDictionaries:
         self._built: dict[tuple[tuple[Any, int], ...], Any] = {}
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._strategies, name)
+        # Looked up once, then found on the instance: schemathesis reaches for `st.*` while it draws, too.
+        found = getattr(self._strategies, name)
+        setattr(self, name, found)
+        return found
 
     def fixed_dictionaries(self, mapping: Any, *, optional: Any = None) -> Any:
         if optional is not None or not isinstance(mapping, dict):
