@@ -19,13 +19,13 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-import hypothesis.configuration
 import pytest
 
 from imgconf import paths
 from imgconf import vendors as registry
 from imgconf.errors import ExitCode, ImgconfError
 from imgconf.report.outcome import RunOutcome
+from imgconf.runner.hypothesis_home import keep_hypothesis_caches_per_user
 from imgconf.targets.credentials import live_credentials, load_config
 from imgconf.testing.options import SuiteOptions
 from imgconf.testing.plugin import STATE
@@ -252,23 +252,6 @@ def return_large_blocks() -> bool:
     except (OSError, AttributeError, TypeError):
         return False
     return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD))
-
-
-HYPOTHESIS_STORAGE_ENV = "HYPOTHESIS_STORAGE_DIRECTORY"
-
-
-def keep_hypothesis_caches_per_user() -> None:
-    """Hypothesis' caches (its Unicode tables; the constants it would read from local sources are off, see
-    `testing/draws.py`) in imgconf's user cache, unless HYPOTHESIS_STORAGE_DIRECTORY says where.
-
-    Hypothesis keeps them in `./.hypothesis` by default: every new directory a run starts in (a CI
-    workspace, a temporary folder) was left a `.hypothesis/` and paid ~1.2 s of the smoke run to fill it
-    again. The suites use no example database, so nothing else is kept there; the caches are keyed on what
-    they hold (Unicode's version), so any run may share them, and hypothesis works on
-    without them where the folder cannot be written.
-    """
-    chosen = os.environ.get(HYPOTHESIS_STORAGE_ENV)  # set here too: a fork may have fixed hypothesis' choice
-    hypothesis.configuration.set_hypothesis_home_dir(Path(chosen) if chosen else paths.cache_dir() / "hypothesis")
 
 
 def execute(options: SuiteOptions, on_progress: Progress | None = None) -> tuple[RunOutcome, dict[str, bytes]]:
