@@ -20,6 +20,7 @@ import pytest
 from hypothesis import strategies
 from schemathesis.generation.jsonschema import strategy as jsonschema_strategy
 from schemathesis.specs.openapi import _hypothesis
+from schemathesis.specs.openapi.negative import mutations
 
 from imgconf.testing import client, memos
 
@@ -31,9 +32,11 @@ if os.environ.get("IMGCONF_TEST_NO_MEMOS") == "1":
     memos.remember_merged_config = lambda config: None  # type: ignore[assignment]
     memos.remember_form_strategies = lambda: None  # type: ignore[assignment]
     memos.remember_object_strategies = lambda: None  # type: ignore[assignment]
+    memos.remember_mutation_orders = lambda: None  # type: ignore[assignment]
     # A warm process may have routed them already.
     _hypothesis._build_form_strategy_with_encoding = memos._build_form
     jsonschema_strategy.st = strategies
+    mutations.ordered = memos._ordered
 
 
 def _plain(value: Any) -> Any:

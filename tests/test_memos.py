@@ -3,6 +3,7 @@ cases a run without them draws."""
 
 from __future__ import annotations
 
+import inspect
 import tomllib
 
 import pytest
@@ -10,6 +11,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi import _hypothesis
+from schemathesis.specs.openapi.negative import mutations
 
 from conftest import clean_env, imgconf
 from imgconf import paths
@@ -150,3 +152,34 @@ def test_a_case_passed_through_unchanged_is_drawn_as_it_is_and_never_hashed(monk
     draw()
     assert drawn and all(value is case for value in drawn)
     assert not hashed
+
+
+def test_a_mutation_order_is_built_once_per_candidate_list_and_only_for_a_plain_key():
+    built = []
+
+    def build(items, unique_by):
+        built.append(tuple(items))
+        return object()
+
+    orders = memos._RememberedOrders(build)
+
+    def by_name():  # one lambda expression, a new function object each call, as in schemathesis
+        return lambda fn: fn.__name__
+
+    def by_name_and(suffix):
+        return lambda fn: fn.__name__ + suffix
+
+    first = orders(["a", "b"], unique_by=by_name())
+    assert orders(["a", "b"], unique_by=by_name()) is first
+    assert orders(["b", "a"], unique_by=by_name()) is not first
+    assert orders(["a", "b"], unique_by=by_name_and("!")) is not first  # a closure: built afresh each time
+    assert orders(["a", "b"], unique_by=by_name_and("!")) is not first
+    assert len(built) == 4
+
+
+def test_schemathesis_still_orders_its_mutations_through_the_memo():
+    """Fails when a schemathesis release renames `ordered` or stops calling it by its module name."""
+    contract.from_spec("identifai.yaml")
+    assert isinstance(mutations.ordered, memos._RememberedOrders)
+    source = inspect.getsource(mutations.MutationContext._apply_one_at_target)
+    assert "ordered(candidates" in source

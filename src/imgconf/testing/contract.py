@@ -128,6 +128,7 @@ def from_spec(spec_file: str, config: schemathesis.Config | None = None) -> Any:
     memos.remember_merged_config(loaded.config)
     memos.remember_form_strategies()
     memos.remember_object_strategies()
+    memos.remember_mutation_orders()
     sent_forms.install()
     return loaded
 

@@ -19,6 +19,9 @@ the one schemathesis computes.
 - an object's `fixed_dictionaries` over its required and drawn optional keys: built and validated afresh on
   every draw of every JSON object (`_RememberedFixedDictionaries`); one per key set and child strategies,
   97% of them found again (Altum 229 of 236, Huawei 2,084 of 2,163 in a full run).
+- the order a negative case tries its mutation operators in (`ordered`): a new `st.lists` over the candidate
+  operators on every mutation, keyed by a fresh `lambda` Hypothesis' own strategy cache cannot match, then
+  checked for cacheability and validated (7% of identifAI's smoke run); one per candidate list.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from typing import Any
 
 from schemathesis.generation.jsonschema import strategy as jsonschema_strategy
 from schemathesis.specs.openapi import _hypothesis
+from schemathesis.specs.openapi.negative import mutations
 
 # The `ProjectConfig` methods that merge a run's, a phase's and an operation's configuration layers.
 MERGED = ("checks_config_for", "generation_for")
@@ -38,6 +42,7 @@ FORMS_ATTRIBUTE = "_imgconf_form_strategies"
 # None where a schemathesis release has renamed it: runs work as before, only without this memo (and
 # tests/test_memos.py fails, so that the memo is looked at again).
 _build_form: Any = getattr(_hypothesis, "_build_form_strategy_with_encoding", None)
+_ordered: Any = getattr(mutations, "ordered", None)
 
 
 def remember_merged_config(config: Any) -> None:
@@ -133,3 +138,39 @@ def remember_object_strategies() -> None:
     if not isinstance(jsonschema_strategy.st, _RememberedFixedDictionaries):
         # A stand-in for the module: every other attribute is hypothesis.strategies' own.
         jsonschema_strategy.st = _RememberedFixedDictionaries(jsonschema_strategy.st)  # type: ignore[assignment]
+
+
+class _RememberedOrders:
+    """`ordered` (schemathesis' strategy for a random order of mutation operators), one per candidate list.
+
+    schemathesis calls it with `unique_by=lambda fn: fn.__name__`, a new function object each time, so no two
+    calls share a key in Hypothesis' strategy cache. Two functions of the same code, globals and no closure
+    or defaults compute the same thing, so the key is the candidates and that code; anything else (a closure,
+    a default) builds afresh.
+    """
+
+    def __init__(self, build: Any, limit: int = 1024) -> None:
+        self._build = build
+        self._limit = limit
+        self._built: dict[tuple[Any, ...], Any] = {}
+
+    def __call__(self, items: Any, unique_by: Any = mutations.ident) -> Any:
+        code = getattr(unique_by, "__code__", None)
+        if code is None or unique_by.__closure__ or unique_by.__defaults__ or unique_by.__kwdefaults__:
+            return self._build(items, unique_by=unique_by)
+        try:
+            key = (tuple(items), code, id(unique_by.__globals__))
+            found = self._built.get(key)
+        except TypeError:  # an unhashable candidate
+            return self._build(items, unique_by=unique_by)
+        if found is None:
+            if len(self._built) >= self._limit:
+                self._built.clear()
+            found = self._built[key] = self._build(items, unique_by=unique_by)
+        return found
+
+
+def remember_mutation_orders() -> None:
+    """Route schemathesis' mutation order through `_RememberedOrders` (idempotent)."""
+    if _ordered is not None and not isinstance(mutations.ordered, _RememberedOrders):
+        mutations.ordered = _RememberedOrders(_ordered)
