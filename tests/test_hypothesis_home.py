@@ -6,9 +6,11 @@ import gzip
 import subprocess
 import sys
 import types
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
+import _hypothesis_globals  # type: ignore[import-untyped]
 import hypothesis.configuration
 import pytest
 from hypothesis.internal import charmap
@@ -52,6 +54,20 @@ def test_hypothesis_reads_the_seeded_table_instead_of_building_it(storage: Path,
     encodable, not_round_tripping = charmap.intervals_from_codec.__wrapped__("utf-8")
     assert encodable.intervals == ((0, 0xD7FF), (0xE000, 0x10FFFF))
     assert not_round_tripping.intervals == ()
+
+
+def test_the_table_goes_where_hypothesis_looks_for_it(storage: Path) -> None:
+    assert hypothesis_home.utf8_table_path() == charmap.charmap_file(hypothesis_home.UTF8_TABLE)
+    assert hypothesis_home.utf8_table_path().is_relative_to(storage)
+
+
+def test_seeding_while_hypothesis_plugin_initialises_warns_of_nothing(storage: Path, monkeypatch) -> None:
+    """A fork of a process that imported Hypothesis' pytest plugin seeds before the session starts."""
+    monkeypatch.setattr(_hypothesis_globals, "in_initialization", 1)
+    monkeypatch.setattr(hypothesis.configuration, "_first_postinit_what", None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert hypothesis_home.seed_utf8_table() is True
 
 
 def test_a_table_already_there_is_left_as_it_is(storage: Path) -> None:

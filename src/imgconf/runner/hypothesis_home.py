@@ -22,10 +22,10 @@ import json
 import os
 import sys
 import tempfile
+import unicodedata
 from pathlib import Path
 
 import hypothesis.configuration
-from hypothesis.internal.charmap import charmap_file
 
 from imgconf import paths
 
@@ -51,13 +51,25 @@ def utf8_table() -> bytes:
     return gzip.compress(text.encode(), mtime=1)
 
 
+def utf8_table_path() -> Path:
+    """Where Hypothesis looks for the table (its `charmap_file`), asked without announcing a write.
+
+    A run starts pytest from a process that may have imported Hypothesis' pytest plugin already (a fork of
+    one that warmed its imports), and until the session starts Hypothesis warns of any storage touched with
+    intent to write, a warning meant for slow plugins: a single small file written here is not that, and the
+    warning would reach the user's terminal. tests/test_hypothesis_home.py holds this path to `charmap_file`'s.
+    """
+    names = ("unicode_data", unicodedata.unidata_version, f"{UTF8_TABLE}.json.gz")
+    return hypothesis.configuration.storage_directory(*names, intent_to_write=False).path
+
+
 def seed_utf8_table() -> bool:
     """Write the UTF-8 table into Hypothesis' storage where it is missing; False where it was there or unwritable.
 
     Written to a temporary file and renamed into place, as Hypothesis does, so two workers starting together
     never leave half a file.
     """
-    target = charmap_file(UTF8_TABLE)
+    target = utf8_table_path()
     if target.exists():
         return False
     try:
