@@ -154,7 +154,9 @@ class _RememberedOrders:
         self._limit = limit
         self._built: dict[tuple[Any, ...], Any] = {}
 
-    def __call__(self, items: Any, unique_by: Any = mutations.ident) -> Any:
+    def __call__(self, items: Any, unique_by: Any = None) -> Any:
+        if unique_by is None:  # schemathesis' own default (`ident`), never what it passes
+            return self._build(items)
         code = getattr(unique_by, "__code__", None)
         if code is None or unique_by.__closure__ or unique_by.__defaults__ or unique_by.__kwdefaults__:
             return self._build(items, unique_by=unique_by)
