@@ -78,13 +78,8 @@ def test_a_table_already_there_is_left_as_it_is(storage: Path) -> None:
     assert table.read_bytes() == b"Hypothesis' own"
 
 
-def test_an_unwritable_storage_is_no_error(tmp_path: Path) -> None:
-    blocker = tmp_path / "a file"
-    blocker.write_text("")
-    before = hypothesis.configuration.storage_directory(intent_to_write=False).path
-    hypothesis.configuration.set_hypothesis_home_dir(blocker / "hypothesis")  # a folder under a file
-    try:
-        assert hypothesis_home.seed_utf8_table() is False
-    finally:
-        hypothesis.configuration.set_hypothesis_home_dir(before)
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["a file"]
+def test_an_unwritable_storage_is_no_error(storage: Path) -> None:
+    storage.write_text("a file where the folder should be")
+    assert hypothesis_home.seed_utf8_table() is False
+    assert storage.read_text() == "a file where the folder should be"
+    assert sorted(path.name for path in storage.parent.iterdir()) == [storage.name]
