@@ -12,6 +12,7 @@ import pytest
 
 from conftest import ROOT, clean_env, free_port, imgconf, served
 from imgconf import paths
+from imgconf.testing import collector
 
 
 def one_line_error(result, code: int, *fragments: str) -> None:
@@ -142,6 +143,73 @@ def test_drift_list_names_every_profile_and_the_rule_it_breaks(cli):
     drifts = json.loads(result.stdout)
     assert len(drifts) >= 4
     assert all(item["breaks"] and item["category"] and item["imitates"] for item in drifts)
+
+
+BROKEN_SUITE = """
+
+@pytest.mark.rule("altum.auth.missing-key")
+def test_zz_asks_for_a_fixture_nobody_made(no_such_fixture):
+    pass
+
+
+@pytest.mark.rule("altum.auth.missing-key")
+def test_zz_asks_pytest_for_an_option_it_lacks(request):
+    request.config.getoption("no_such_option")
+"""
+
+
+def test_a_suite_that_breaks_itself_is_imgconfs_error_not_the_vendors_finding(tmp_path):
+    """A fixture that does not exist, an option pytest lacks: the suite's breakage, never the vendor's.
+
+    Before, both were findings of rule contract.unknown ("Unexpected answer"), and Altum non-conformant.
+    """
+    checkout = tmp_path / "checkout"
+    for folder in ("specs", "schemas", "suites"):
+        shutil.copytree(ROOT / folder, checkout / folder)
+    behaviour = checkout / "suites" / "altum" / "test_behaviour.py"
+    behaviour.write_text(behaviour.read_text() + BROKEN_SUITE)
+    result = imgconf(
+        "run", "--vendor", "altum", out=tmp_path / "reports", env=clean_env(IMGCONF_ROOT=str(checkout)), cwd=tmp_path
+    )
+    assert result.code == 4, result.output
+    assert "Traceback" not in result.output
+    report = result.report()
+    assert (report["state"], report["vendors"][0]["state"], report["findings"]) == ("error", "error", [])
+    assert "FixtureLookupError" in report["vendors"][0]["reason"]
+    broken = {test["nodeid"].rsplit("::", 1)[1]: test for test in report["tests"] if "::test_zz_" in test["nodeid"]}
+    assert {name: test["outcome"] for name, test in broken.items()} == {
+        "test_zz_asks_for_a_fixture_nobody_made": "error",
+        "test_zz_asks_pytest_for_an_option_it_lacks": "error",
+    }
+    assert "no_such_option" in broken["test_zz_asks_pytest_for_an_option_it_lacks"]["reason"]
+    junit = ElementTree.parse(result.report_dir() / "junit.xml").getroot()
+    assert (junit.get("errors"), junit.get("failures")) == ("2", "0")
+    summary = (result.report_dir() / "summary.md").read_text()
+    assert "its own error, not the vendor's" in summary and "nothing was checked" not in summary
+    assert "non-conformant" not in result.stdout
+
+
+def _raised(code: str) -> BaseException:
+    try:
+        exec(code, {"answer": {"label": None}, "pytest": pytest})
+    except Exception as exc:  # whatever it raised is the subject
+        return exc
+    raise AssertionError(f"{code!r} raised nothing")
+
+
+@pytest.mark.parametrize(
+    ("code", "harness"),
+    [
+        ("answer['labels']", False),  # a renamed field in a vendor's answer: the vendor's
+        ("answer['label'].upper()", False),  # a null where the spec promises text: the vendor's
+        ("int('ten')", False),
+        ("answr['label']", True),  # the suite's own typo
+        ("import imgconf_no_such_module", True),
+        ("pytest.MonkeyPatch().delattr(object(), 'nope')", True),  # raised inside pytest's own code
+    ],
+)
+def test_only_errors_no_answer_could_cause_are_the_suites_own(code, harness):
+    assert collector.harness_error(_raised(code)) is harness
 
 
 def test_a_suite_that_cannot_be_collected_names_its_cause(tmp_path):

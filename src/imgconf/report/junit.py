@@ -72,7 +72,7 @@ def render(run: RunOutcome) -> str:
             ("findings", findings_sentence(run)),
         ):
             ET.SubElement(properties, "property", name=name, value="" if value is None else str(value))
-        failures = skipped = 0
+        failures = skipped = errors = 0
         for test in tests:
             classname, name = _case_names(test, seen)
             case = ET.SubElement(suite, "testcase", classname=classname, name=name, time=f"{test.duration:.3f}")
@@ -89,16 +89,20 @@ def render(run: RunOutcome) -> str:
                         message=f"{finding.id} {finding.rule['id']} ({finding.rule['basis']}): {finding.title}",
                     )
                     failure.text = _failure_text(finding)
+            elif test.outcome == "error":  # the suite's own breakage: JUnit's error, not a failure of the vendor
+                errors += 1
+                ET.SubElement(case, "error", type="imgconf", message=test.reason or "error")
             elif test.outcome in NOT_RUN:
                 skipped += 1
                 ET.SubElement(case, "skipped", message=f"{test.outcome}: {test.reason or test.outcome}")
         suite.set("tests", str(len(tests)))
         suite.set("failures", str(failures))
         suite.set("skipped", str(skipped))
-        suite.set("errors", "0")
+        suite.set("errors", str(errors))
         totals["tests"] += len(tests)
         totals["failures"] += failures
         totals["skipped"] += skipped
+        totals["errors"] += errors
     for key, value in totals.items():
         root.set(key, str(value))
     ET.indent(root)

@@ -141,7 +141,7 @@ def findings_sentence(run: RunOutcome) -> str:
         return f"{len(run.findings)} findings"
     if run.interrupted:
         return "no findings in what ran before the run was interrupted"
-    if all(vendor.score is None for vendor in run.vendors):
+    if all(vendor.score is None and not (vendor.coverage and vendor.coverage.checked) for vendor in run.vendors):
         return "no findings, because nothing was checked"
     if all(vendor.state is State.CONFORMANT for vendor in run.vendors):
         return "no findings: every exercised check passed"

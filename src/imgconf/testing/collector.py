@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import hypothesis
@@ -68,6 +69,31 @@ def flatten(exc: BaseException, judged: Exchange | None = None) -> Iterator[tupl
             yield from flatten(inner, judged)
     else:
         yield exc, judged
+
+
+# Errors no answer of a vendor can cause: the suite's own code is broken (a name, an import).
+_CODE_ERRORS = (NameError, ImportError, SyntaxError)
+# pytest's and pluggy's own code, where a suite that asks pytest for something it lacks fails.
+_HARNESS_PACKAGES = ("_pytest", "pluggy")
+
+
+def harness_error(error: BaseException) -> bool:
+    """Whether `error` is the suite's own breakage rather than anything the vendor answered.
+
+    A suite reading an answer can fail in many ways a vendor causes (a `KeyError` on a renamed field, a
+    `TypeError` on a null), which stay findings. These cannot come from an answer: an error of pytest's own
+    kinds (a fixture that does not exist), one raised inside pytest's or pluggy's code (an option a
+    disabled plugin would have added), or a name or import the suite's code gets wrong. Reported as the
+    vendor's break, each would be a false alarm the vendor's team would chase.
+    """
+    if isinstance(error, _CODE_ERRORS) or type(error).__module__.split(".")[0] in _HARNESS_PACKAGES:
+        return True
+    traceback = error.__traceback__
+    while traceback is not None and traceback.tb_next is not None:
+        traceback = traceback.tb_next
+    if traceback is None:
+        return False
+    return any(part in _HARNESS_PACKAGES for part in Path(traceback.tb_frame.f_code.co_filename).parts)
 
 
 @dataclass
@@ -172,10 +198,16 @@ class Collector:
                     problems.retry_after = problems.retry_after or first.retry_after
             else:
                 own: list[Finding] = []
+                broken = [error for error, _ in errors if harness_error(error)]
                 for error, judged in errors:
-                    if isinstance(error, (*NETWORK_ERRORS, BudgetExhausted)):
+                    if isinstance(error, (*NETWORK_ERRORS, BudgetExhausted)) or harness_error(error):
                         continue
                     own.append(self._finding(vendor_obj, nodeid, kind, rule_id, error, judged, exchanges, operation))
+                if broken and not own:
+                    first = broken[0]
+                    record.outcome = "error"
+                    record.reason = REDACTOR.text(f"{type(first).__name__}: {first}")[:300]
+                    problems.error = problems.error or f"the suite itself failed in {nodeid}: {record.reason}"
                 self.findings.extend(own)
                 self.test_findings[nodeid] = own
         self.tests.append(record)
