@@ -10,9 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gc
 import json
+import subprocess
+import sys
+from types import SimpleNamespace
 from typing import Any
 
+import hypothesis
 import pytest
 import requests
 from schemathesis.python import asgi
@@ -25,6 +30,7 @@ from imgconf.emulator.config import EmulatorConfig
 from imgconf.emulator.huawei import answers, tagging
 from imgconf.emulator.identifai import DEFAULT_CREDENTIALS, create_app, media
 from imgconf.runner import run
+from imgconf.testing import plugin
 from imgconf.vendors.huawei import probes
 from imgconf.wire import signing, streamed
 from imgconf.wire.multipart import StreamedForm
@@ -162,3 +168,85 @@ def test_a_streamed_body_over_the_gateway_limit_is_refused_by_its_length_without
 
     with pytest.raises(bodies.BodyTooLarge):
         asyncio.run(bodies.read_limited(Request(scope, receive), 12 * 1024 * 1024))
+
+
+# -- what a run lets go while it runs (testing/plugin.py) ------------------------------------------------
+
+
+class _Stash(dict):  # pytest's Stash has the same `get` and item access
+    pass
+
+
+def _item(function: Any, config: Any) -> Any:
+    return SimpleNamespace(obj=function, config=config)
+
+
+def test_explicit_examples_are_let_go_after_the_last_item_that_runs_them() -> None:
+    """A parametrized test shares one function, and so one list of examples, between its items: the list is
+    emptied only after the last of them, and a test without examples is left alone."""
+
+    @hypothesis.example(n=1)
+    @hypothesis.given(n=hypothesis.strategies.integers())
+    def shared(n: int) -> None:
+        pass
+
+    @hypothesis.example(n=2)
+    @hypothesis.given(n=hypothesis.strategies.integers())
+    def alone(n: int) -> None:
+        pass
+
+    config = SimpleNamespace(stash=_Stash())
+    items = [_item(shared, config), _item(alone, config), _item(shared, config), _item(lambda: None, config)]
+    plugin.pytest_collection_finish(SimpleNamespace(items=items, config=config))
+    try:
+        examples = plugin.explicit_examples(items[0])
+        assert examples and len(examples) == 1 and examples is plugin.explicit_examples(items[2])
+        plugin.pytest_runtest_teardown(items[0])
+        assert len(examples) == 1, "let go while a second item still had to run them"
+        plugin.pytest_runtest_teardown(items[1])
+        assert plugin.explicit_examples(items[1]) == []
+        assert len(examples) == 1
+        plugin.pytest_runtest_teardown(items[2])
+        assert examples == []
+        plugin.pytest_runtest_teardown(items[3])  # nothing to let go, nothing raised
+    finally:
+        gc.unfreeze()
+
+
+def test_hypothesis_still_keeps_a_tests_examples_where_the_plugin_looks() -> None:
+    """Guard: if Hypothesis moves them, the plugin would silently stop letting them go."""
+
+    @hypothesis.example(n=1)
+    @hypothesis.given(n=hypothesis.strategies.integers())
+    def test(n: int) -> None:
+        pass
+
+    examples = plugin.explicit_examples(_item(test, None))
+    assert examples is not None and len(examples) == 1
+
+
+def test_what_collection_froze_is_unfrozen_when_the_run_ends() -> None:
+    """Frozen objects are never collected: a process that runs the suites and goes on (a test, a warm
+    process forking runs) must get them back."""
+    gc.unfreeze()
+    config = SimpleNamespace(stash=_Stash())
+    plugin.pytest_collection_finish(SimpleNamespace(items=[], config=config))
+    assert gc.get_freeze_count() > 0
+    plugin.pytest_unconfigure(config)
+    assert gc.get_freeze_count() == 0
+
+
+def test_a_run_that_neither_records_nor_replays_never_imports_vcrpy() -> None:
+    """vcrpy's package imports ~100 modules (4 MB of a run's peak); only writing or reading a cassette needs it."""
+    script = (
+        "import sys\n"
+        "from imgconf.cli import main\n"
+        "from imgconf.testing import plugin, state\n"
+        "from imgconf.runner import run, validate\n"
+        "from imgconf.wire import cassette\n"
+        "before = 'vcr' in sys.modules\n"
+        "cassette.CassetteRecorder()\n"
+        "print(before, 'vcr' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.split() == ["False", "True"], done.stdout + done.stderr

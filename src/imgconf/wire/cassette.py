@@ -13,19 +13,23 @@ import io
 from collections import defaultdict, deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
 import requests.adapters
 import urllib3
-from vcr import serialize as vcr_serialize
-from vcr.request import Request as VcrRequest
-from vcr.serializers import yamlserializer
 
 from imgconf.errors import UsageError
 from imgconf.redact import REDACTOR
 from imgconf.wire.replay_keys import keyed_body, match_key
+
+if TYPE_CHECKING:
+    from vcr.request import Request as VcrRequest
+
+# vcrpy is imported where a cassette is written or read, not with this module: its package imports the
+# patches for every HTTP library it knows (~100 modules, 4 MB of a run's peak), which a run that neither
+# records nor replays (nearly every run) would hold for nothing.
 
 MATCH_HEADER = "X-Imgconf-Match"
 VENDOR_HEADER = "X-Imgconf-Vendor"
@@ -35,6 +39,9 @@ class CassetteRecorder:
     """A transport listener that keeps every exchange, redacted, for the cassette."""
 
     def __init__(self) -> None:
+        from vcr.request import Request
+
+        self._request = Request
         self.requests: list[VcrRequest] = []
         self.responses: list[dict[str, Any]] = []
 
@@ -45,7 +52,7 @@ class CassetteRecorder:
         headers[MATCH_HEADER] = [exchange.match_key]
         headers[VENDOR_HEADER] = [exchange.vendor]
         self.requests.append(
-            VcrRequest(exchange.method, REDACTOR.url(exchange.url), REDACTOR.bytes(exchange.request_body), headers)
+            self._request(exchange.method, REDACTOR.url(exchange.url), REDACTOR.bytes(exchange.request_body), headers)
         )
         self.responses.append(
             {
@@ -56,6 +63,9 @@ class CassetteRecorder:
         )
 
     def serialize(self, metadata: dict[str, Any]) -> str:
+        from vcr import serialize as vcr_serialize
+        from vcr.serializers import yamlserializer
+
         return vcr_serialize.serialize(
             {"requests": self.requests, "responses": self.responses, "metadata": metadata}, yamlserializer
         )
@@ -89,6 +99,9 @@ def load(path: Path) -> Cassette:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"cannot read cassette {path}: {exc.strerror}") from None
+    from vcr import serialize as vcr_serialize
+    from vcr.serializers import yamlserializer
+
     try:
         loaded = vcr_serialize.deserialize(text, yamlserializer)
     except Exception as exc:
