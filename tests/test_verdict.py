@@ -128,6 +128,7 @@ def test_a_refused_credential_is_credentials_rejected_not_a_finding(cli):
     assert "ALTUM_API_KEY" in report["vendors"][0]["reason"]
     assert report["requests"] == 1  # the preflight, and nothing more
     assert "ALTUM_API_KEY" in result.stdout and "exit 2" in result.stdout
+    assert "no findings, because nothing was checked" in result.stdout  # the preflight alone is no check
     assert KEY not in result.output
 
 

@@ -131,6 +131,14 @@ def gate_note(run: RunOutcome) -> str | None:
     return None
 
 
+def _checked_nothing(vendor: VendorOutcome) -> bool:
+    """An unscored vendor checked nothing, except one in `error` after a test broke in the suite's own code:
+    the rest of its suite ran, and what it checked held."""
+    if vendor.state is State.ERROR:
+        return not (vendor.coverage and vendor.coverage.checked)
+    return vendor.score is None
+
+
 def findings_sentence(run: RunOutcome) -> str:
     """What the findings list means, which depends on whether anything was checked at all."""
     if run.findings:
@@ -141,7 +149,7 @@ def findings_sentence(run: RunOutcome) -> str:
         return f"{len(run.findings)} findings"
     if run.interrupted:
         return "no findings in what ran before the run was interrupted"
-    if all(vendor.score is None and not (vendor.coverage and vendor.coverage.checked) for vendor in run.vendors):
+    if all(_checked_nothing(vendor) for vendor in run.vendors):
         return "no findings, because nothing was checked"
     if all(vendor.state is State.CONFORMANT for vendor in run.vendors):
         return "no findings: every exercised check passed"
