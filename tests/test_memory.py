@@ -173,10 +173,6 @@ def test_a_streamed_body_over_the_gateway_limit_is_refused_by_its_length_without
 # -- what a run lets go while it runs (testing/plugin.py) ------------------------------------------------
 
 
-class _Stash(dict):  # pytest's Stash has the same `get` and item access
-    pass
-
-
 def _item(function: Any, config: Any) -> Any:
     return SimpleNamespace(obj=function, config=config)
 
@@ -195,7 +191,7 @@ def test_explicit_examples_are_let_go_after_the_last_item_that_runs_them() -> No
     def alone(n: int) -> None:
         pass
 
-    config = SimpleNamespace(stash=_Stash())
+    config = SimpleNamespace(stash={})  # a dict has what the plugin uses of pytest's Stash: `get`, item access
     items = [_item(shared, config), _item(alone, config), _item(shared, config), _item(lambda: None, config)]
     plugin.pytest_collection_finish(SimpleNamespace(items=items, config=config))
     try:
@@ -229,7 +225,7 @@ def test_what_collection_froze_is_unfrozen_when_the_run_ends() -> None:
     """Frozen objects are never collected: a process that runs the suites and goes on (a test, a warm
     process forking runs) must get them back."""
     gc.unfreeze()
-    config = SimpleNamespace(stash=_Stash())
+    config = SimpleNamespace(stash={})
     plugin.pytest_collection_finish(SimpleNamespace(items=[], config=config))
     assert gc.get_freeze_count() > 0
     plugin.pytest_unconfigure(config)

@@ -17,6 +17,7 @@ import platform
 import secrets
 import sys
 import time
+import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -88,12 +89,8 @@ def harness_error(error: BaseException) -> bool:
     """
     if isinstance(error, _CODE_ERRORS) or type(error).__module__.split(".")[0] in _HARNESS_PACKAGES:
         return True
-    traceback = error.__traceback__
-    while traceback is not None and traceback.tb_next is not None:
-        traceback = traceback.tb_next
-    if traceback is None:
-        return False
-    return any(part in _HARNESS_PACKAGES for part in Path(traceback.tb_frame.f_code.co_filename).parts)
+    frames = [frame for frame, _ in traceback.walk_tb(error.__traceback__)]
+    return bool(frames) and any(part in _HARNESS_PACKAGES for part in Path(frames[-1].f_code.co_filename).parts)
 
 
 @dataclass
@@ -198,9 +195,12 @@ class Collector:
                     problems.retry_after = problems.retry_after or first.retry_after
             else:
                 own: list[Finding] = []
-                broken = [error for error, _ in errors if harness_error(error)]
+                broken: list[BaseException] = []
                 for error, judged in errors:
-                    if isinstance(error, (*NETWORK_ERRORS, BudgetExhausted)) or harness_error(error):
+                    if isinstance(error, (*NETWORK_ERRORS, BudgetExhausted)):
+                        continue
+                    if harness_error(error):
+                        broken.append(error)
                         continue
                     own.append(self._finding(vendor_obj, nodeid, kind, rule_id, error, judged, exchanges, operation))
                 if broken and not own:
