@@ -23,11 +23,15 @@ from conftest import ROOT, clean_env
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A venv holding the wheel built from this checkout (sdist first, then the wheel from it, as `build` does)."""
+    """A venv holding the wheel built from this checkout (sdist first, then the wheel from it, as `build` does).
+
+    With the build backend the dev extra installs (`--no-isolation`), not one fetched into a throwaway venv
+    per step: the tests run offline, and the build takes ~3 s instead of ~9 s. The files are the same.
+    """
     base = tmp_path_factory.mktemp("wheel")
     dist = base / "dist"
     built = subprocess.run(
-        [sys.executable, "-m", "build", "--outdir", str(dist), str(ROOT)],
+        [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(dist), str(ROOT)],
         capture_output=True,
         text=True,
         timeout=300,
