@@ -31,13 +31,25 @@ def test_always_fails(number):
     assert number < 0
 """
 
+# Loaded after imgconf's plugin, it notes Hypothesis' profile once every plugin has unconfigured.
+AFTER = """
+import pytest
+from hypothesis import settings
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    open("profile-after.txt", "w").write(settings.get_current_profile_name())
+"""
+
 
 def traced_runs(tmp_path: Path, *plugin: str) -> list[bool]:
     """Run the one failing test (under imgconf's plugin when `plugin` names it); for each call, was it traced?"""
     log = tmp_path / "calls.jsonl"
     (tmp_path / "test_suite.py").write_text(SUITE.format(log=str(log)))
+    (tmp_path / "after.py").write_text(AFTER)
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", *plugin, "-p", "after"]
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", *plugin, "test_suite.py"],
+        [*command, "test_suite.py"],
         capture_output=True,
         text=True,
         cwd=tmp_path,
@@ -52,6 +64,8 @@ def test_a_failing_suite_test_is_shrunk_but_never_replayed_under_a_tracer(tmp_pa
     calls = traced_runs(tmp_path, "-p", "imgconf.testing.plugin")
     assert len(calls) > 1  # generated, failed, shrunk
     assert not any(calls)
+    # The profile is Hypothesis' process-wide setting: the plugin gives back the one it found.
+    assert (tmp_path / "profile-after.txt").read_text() == "default"
 
 
 @pytest.mark.skipif(sys.version_info >= (3, 12), reason="from 3.12 Hypothesis traces with sys.monitoring")
