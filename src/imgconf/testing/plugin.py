@@ -30,14 +30,24 @@ KINDS = ("contract", "examples", "behaviour")
 STATE = pytest.StashKey[RunState]()
 REPORT_DIR = pytest.StashKey[Path]()
 
-# The suites' Hypothesis tests (the behaviour tests; schemathesis already drops the phase from its own) run
-# without Hypothesis' explain phase: after shrinking a failure it replays the test under a line tracer to say
-# which lines of the *test* only failing runs reach. A finding is a vendor's answer, not a line of our code;
-# the replays sent requests (a live vendor's budget spent on them), and under Python's tracer they took more
-# than half of an outage run (an Altum run against 503s: 7.9 -> 1.9 s of CPU; py-spy: 53% of it explaining).
+# The phases the suites' own Hypothesis tests (the behaviour tests) run, through a Hypothesis profile the
+# plugin loads for the run; schemathesis sets its tests' phases itself, to the same effect (`no-shrink` on a
+# metered target, in contract.py). Never the explain phase: after shrinking a failure it replays the test
+# under a line tracer to say which lines of the *test* only failing runs reach. A finding is a vendor's answer,
+# not a line of our code; the replays sent requests, and under Python's tracer they took more than half of an
+# outage run (an Altum run against 503s: 7.9 -> 1.9 s of CPU; py-spy: 53% of it explaining). And no shrinking
+# on a metered target (a live vendor): each shrink step is another request to a vendor that bills for it,
+# and the budget spent on them is taken from the tests that have not run yet.
 PROFILE = "imgconf"
-WITHOUT_EXPLAIN = tuple(phase for phase in hypothesis.Phase if phase is not hypothesis.Phase.explain)
+NEVER = (hypothesis.Phase.explain,)
+NOT_METERED = (hypothesis.Phase.shrink,)
 OUTER_PROFILE = pytest.StashKey[str]()
+
+
+def phases(metered: bool) -> tuple[hypothesis.Phase, ...]:
+    left_out = NEVER + NOT_METERED if metered else NEVER
+    return tuple(phase for phase in hypothesis.Phase if phase not in left_out)
+
 
 __all__ = [
     "pytest_addoption",
@@ -151,7 +161,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(PassOver(), "imgconf-pass-over")
     draws.install()  # before the suites are collected: Hypothesis' plugin reads the constants then
     config.stash[OUTER_PROFILE] = hypothesis.settings.get_current_profile_name()
-    hypothesis.settings.register_profile(PROFILE, hypothesis.settings.default, phases=WITHOUT_EXPLAIN)
+    hypothesis.settings.register_profile(PROFILE, hypothesis.settings.default, phases=phases(options.target.metered))
     hypothesis.settings.load_profile(PROFILE)  # before collection: the suites' @settings inherit from it
 
 
