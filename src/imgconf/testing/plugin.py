@@ -40,12 +40,12 @@ REPORT_DIR = pytest.StashKey[Path]()
 # and the budget spent on them is taken from the tests that have not run yet.
 PROFILE = "imgconf"
 NEVER = (hypothesis.Phase.explain,)
-NOT_METERED = (hypothesis.Phase.shrink,)
+LOCAL_ONLY = (hypothesis.Phase.shrink,)
 OUTER_PROFILE = pytest.StashKey[str]()
 
 
 def phases(metered: bool) -> tuple[hypothesis.Phase, ...]:
-    left_out = NEVER + NOT_METERED if metered else NEVER
+    left_out = NEVER + LOCAL_ONLY if metered else NEVER
     return tuple(phase for phase in hypothesis.Phase if phase not in left_out)
 
 
