@@ -100,6 +100,11 @@ def test_an_outage_is_unreachable_not_non_conformant(cli):
     assert report["state"] == "unreachable"
     assert "5xx" in report["vendors"][0]["reason"]
     assert "non-conformant" not in (result.report_dir() / "summary.md").read_text()
+    # Its answers ran checks (the report counts them), so no output says that nothing was checked.
+    assert report["vendors"][0]["coverage"]["checked"] > 0
+    outputs = [result.stdout, *((result.report_dir() / name).read_text() for name in ("summary.md", "report.html"))]
+    assert all("no findings in what could be checked" in text for text in outputs)
+    assert not any("nothing was checked" in text for text in outputs)
 
 
 def test_refused_connections_are_unreachable(cli):

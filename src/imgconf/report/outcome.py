@@ -261,7 +261,7 @@ class VendorOutcome:
     id: str
     title: str
     state: State
-    score: float | None  # None when nothing was checked
+    score: float | None  # None when nothing was checked, or what was is no measure (an outage's 5xx answers)
     operations: list[OperationResult]
     findings: int
     requests: int

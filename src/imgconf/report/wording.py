@@ -132,11 +132,16 @@ def gate_note(run: RunOutcome) -> str | None:
 
 
 def _checked_nothing(vendor: VendorOutcome) -> bool:
-    """An unscored vendor checked nothing, except one in `error` after a test broke in the suite's own code:
-    the rest of its suite ran, and what it checked held."""
-    if vendor.state is State.ERROR:
-        return not (vendor.coverage and vendor.coverage.checked)
-    return vendor.score is None
+    """Whether a vendor's report may say that nothing was checked: its coverage says so.
+
+    Not its score: an outage is unscored but its answers ran checks (the card says "rules checked 19 of 27"
+    beside it), and so is a vendor in `error` whose suite broke in its own code after the rest of it ran. A
+    refused credential checked nothing of the API: its one preflight is counted as its auth rule's check."""
+    if vendor.state is State.CREDENTIALS_REJECTED:
+        return True
+    if vendor.score is not None:
+        return False
+    return not (vendor.coverage and vendor.coverage.checked)
 
 
 def findings_sentence(run: RunOutcome) -> str:
