@@ -1,9 +1,10 @@
-"""A failing Hypothesis test in a suite is shrunk, never explained: Hypothesis' explain phase replays a shrunk
-failure under a line tracer, each replay another request to the vendor, to say which lines of the test only
-failing runs reach (testing/plugin.py says why the suites do without it).
+"""How a suite's own Hypothesis test fails under imgconf's plugin: shrunk on the emulator, never explained
+(Hypothesis' explain phase replays a shrunk failure under a line tracer, each replay another request, to say
+which lines of the test only failing runs reach), and not shrunk at all against a metered target, where each
+step would be a request the operator pays for (testing/plugin.py says why).
 
-The suite here is a file of its own run by pytest under imgconf's plugin, in a process of its own: a test
-that always fails notes, every time it runs, whether a tracer is watching it.
+The suite here is a file of its own run by pytest under the plugin, in a process of its own: a test that fails
+for every number from ten notes, each time it runs, the number it was given and whether a tracer watched it.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def test_against_a_metered_target_a_failure_is_not_shrunk(tmp_path: Path) -> Non
     made = calls(tmp_path, "-p", "imgconf.testing.plugin", *target)
     first_failure = next(index for index, (number, _) in enumerate(made) if number >= 10)
     assert made[first_failure + 1 :] == [made[first_failure]]
-    assert made[-1][0] > 10  # so the test above cannot pass without shrinking
+    assert made[-1][0] > 10  # its first failure was not already the smallest: shrunk, it would end on 10
 
 
 @pytest.mark.skipif(sys.version_info >= (3, 12), reason="from 3.12 Hypothesis traces with sys.monitoring")
