@@ -129,6 +129,8 @@ def test_a_refused_credential_is_credentials_rejected_not_a_finding(cli):
     assert report["requests"] == 1  # the preflight, and nothing more
     assert "ALTUM_API_KEY" in result.stdout and "exit 2" in result.stdout
     assert "no findings, because nothing was checked" in result.stdout  # the preflight alone is no check
+    # and the coverage agrees: the preflight's 401 was never held to the spec (it had counted as 1 of 27)
+    assert report["vendors"][0]["coverage"]["checked"] == 0
     assert KEY not in result.output
 
 

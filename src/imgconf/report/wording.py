@@ -135,10 +135,7 @@ def _checked_nothing(vendor: VendorOutcome) -> bool:
     """Whether a vendor's report may say that nothing was checked: its coverage says so.
 
     Not its score: an outage is unscored but its answers ran checks (the card says "rules checked 19 of 27"
-    beside it), and so is a vendor in `error` whose suite broke in its own code after the rest of it ran. A
-    refused credential checked nothing of the API: its one preflight is counted as its auth rule's check."""
-    if vendor.state is State.CREDENTIALS_REJECTED:
-        return True
+    beside it), and so is a vendor in `error` whose suite broke in its own code after the rest of it ran."""
     if vendor.score is not None:
         return False
     return not (vendor.coverage and vendor.coverage.checked)

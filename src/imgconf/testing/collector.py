@@ -72,6 +72,8 @@ def flatten(exc: BaseException, judged: Exchange | None = None) -> Iterator[tupl
         yield exc, judged
 
 
+# The outcomes of a test that judged the answers it got: only these count towards cells and coverage.
+JUDGED = ("passed", "failed")
 # Errors no answer of a vendor can cause: the suite's own code is broken (a name, an import).
 _CODE_ERRORS = (NameError, ImportError, SyntaxError)
 # pytest's and pluggy's own code, where a suite that asks pytest for something it lacks fails.
@@ -211,7 +213,9 @@ class Collector:
                 self.findings.extend(own)
                 self.test_findings[nodeid] = own
         self.tests.append(record)
-        for exchange in exchanges:
+        # An answer counts as given (its status's rules checked, `_coverage`) only where a test judged it: not the
+        # preflight's 401 to a refused key, sent from the first test's setup, which the spec never held.
+        for exchange in exchanges if record.outcome in JUDGED else ():
             label = _operation(vendor_obj, exchange)
             status = exchange.status
             if label and status is not None:
@@ -230,7 +234,7 @@ class Collector:
         exchanges: list[Exchange],
         declared: list[str],
     ) -> None:
-        if outcome not in ("passed", "failed"):
+        if outcome not in JUDGED:
             return
         column = "examples" if kind == "examples" else vendor.rule(rule_id or "contract.unknown").category
         operations = set(declared) or {_operation(vendor, exchange) for exchange in exchanges} - {None}
@@ -453,7 +457,7 @@ class Collector:
         parts = {label: rules for spec in vendor.specs for label, rules in specs.operation_rules(spec).items()}
         by_operation = {label: frozenset().union(*rules.values()) for label, rules in parts.items()}
         answered = self.statuses.get(vendor.id, {})
-        ran = {rule for rule in (_marker(self, test) for test in tests if test.outcome in ("passed", "failed")) if rule}
+        ran = {rule for rule in (_marker(self, test) for test in tests if test.outcome in JUDGED) if rule}
         checked = {rule for rule in self.rules_exercised | ran if rule in catalogue}
         checked |= {finding.rule["id"] for finding in self.findings if finding.vendor == vendor.id} & catalogue
         for label in validated:
@@ -468,7 +472,7 @@ class Collector:
         reasons: dict[str, str] = {}
         for test in tests:
             rule = _marker(self, test)
-            if rule and rule not in checked and test.outcome not in ("passed", "failed"):
+            if rule and rule not in checked and test.outcome not in JUDGED:
                 reasons.setdefault(rule, wording.why_not_checked(test.reason))
         unexplained = (
             wording.NOT_EXERCISED if self.options.kind in wording.OBSERVED_KINDS else "no test checks it on this target"
