@@ -6,7 +6,10 @@ derived from their digests, a reproducer's file): the fast path is held here to 
 
 from __future__ import annotations
 
+import io
 import random
+import subprocess
+import sys
 
 import pytest
 from PIL import Image, ImageDraw
@@ -47,3 +50,35 @@ def test_a_rendered_image_is_the_plainly_drawn_one(fmt):
                     height,
                     seed,
                 )
+
+
+def test_a_format_no_vendor_takes_is_no_image() -> None:
+    """The six formats open; one Pillow reads but no vendor names (an icon) is refused like any other bytes."""
+    for fmt in images.ENCODINGS:
+        assert images.decode(images.render(24, 16, 3, fmt)).format == fmt
+    icon = io.BytesIO()
+    Image.new("RGB", (16, 16), "red").save(icon, "ICO")
+    with pytest.raises(images.NotAnImage):
+        images.decode(icon.getvalue())
+    assert images.declared_size(icon.getvalue()) is None
+
+
+# A process's Pillow plugins after it has drawn and decoded every format and been sent bytes that are no image.
+PLUGINS = """
+import sys
+from imgconf import images
+for fmt in images.ENCODINGS:
+    images.decode(images.render(24, 16, 3, fmt))
+for junk in (b"%PDF-1.7\\n", b"\\x00" * 64, b"GIF87a"):
+    assert images.declared_size(junk) is None
+print(" ".join(sorted(name for name in sys.modules if name.endswith("ImagePlugin"))))
+"""
+
+
+def test_only_the_vendors_formats_are_imported() -> None:
+    """Pillow imports all its ~40 plugins (6 MB of a run) the first time it is asked for a format it has not
+    registered, as opening bytes that are no image used to ask: a process of its own, where no other test
+    has loaded them."""
+    done = subprocess.run([sys.executable, "-c", PLUGINS], capture_output=True, text=True, check=True, timeout=60)
+    loaded = {name.removeprefix("PIL.").removesuffix("ImagePlugin").upper() for name in done.stdout.split()}
+    assert loaded == set(images.OPENED) | {"PPM"}  # Pillow's own five, which it loads before any other, and ours

@@ -42,8 +42,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import PIL.Image
-
 from imgconf import __version__, emulator, specs
 from imgconf import vendors as registry
 from imgconf.emulator import child, forking, server
@@ -200,11 +198,6 @@ WARM_MODULES = (
     "uvicorn.protocols.http.auto",
     "uvicorn.protocols.websockets.auto",
     "pdb",
-    "PIL.JpegImagePlugin",
-    "PIL.PngImagePlugin",
-    "PIL.GifImagePlugin",
-    "PIL.BmpImagePlugin",
-    "PIL.PpmImagePlugin",
     "imgconf.testing.examples",
     "imgconf.testing.latency",
     "imgconf.vendors.huawei.clients",
@@ -236,9 +229,6 @@ def warm(vendors: list[str]) -> None:
         providers = importlib.import_module("hypothesis.internal.conjecture.providers")
         getattr(providers, "_get_local_constants", lambda: None)()
     html.template()  # every run writes report.html
-    # Pillow imports all its ~40 format plugins the first time a format outside its five common ones is
-    # opened or saved (each run renders and decodes WebP, TIFF, PDF...): once here.
-    PIL.Image.init()
 
 
 def _attributable(report: dict[str, Any], drift: Drift) -> list[dict[str, Any]]:
