@@ -155,11 +155,17 @@ def test_zz_asks_for_a_fixture_nobody_made(no_such_fixture):
 @pytest.mark.rule("altum.auth.missing-key")
 def test_zz_asks_pytest_for_an_option_it_lacks(request):
     request.config.getoption("no_such_option")
+
+
+@pytest.mark.rule("altum.auth.missing-key")
+def test_zz_calls_a_helper_with_too_few_arguments():
+    images.render(64)
 """
 
 
 def test_a_suite_that_breaks_itself_is_imgconfs_error_not_the_vendors_finding(tmp_path):
-    """A fixture that does not exist, an option pytest lacks: the suite's breakage, never the vendor's.
+    """A fixture that does not exist, an option pytest lacks, a helper called wrongly: the suite's breakage,
+    never the vendor's.
 
     Before, both were findings of rule contract.unknown ("Unexpected answer"), and Altum non-conformant.
     """
@@ -180,10 +186,11 @@ def test_a_suite_that_breaks_itself_is_imgconfs_error_not_the_vendors_finding(tm
     assert {name: test["outcome"] for name, test in broken.items()} == {
         "test_zz_asks_for_a_fixture_nobody_made": "error",
         "test_zz_asks_pytest_for_an_option_it_lacks": "error",
+        "test_zz_calls_a_helper_with_too_few_arguments": "error",
     }
     assert "no_such_option" in broken["test_zz_asks_pytest_for_an_option_it_lacks"]["reason"]
     junit = ElementTree.parse(result.report_dir() / "junit.xml").getroot()
-    assert (junit.get("errors"), junit.get("failures")) == ("2", "0")
+    assert (junit.get("errors"), junit.get("failures")) == ("3", "0")
     summary = (result.report_dir() / "summary.md").read_text()
     assert "its own error, not the vendor's" in summary and "nothing was checked" not in summary
     assert "non-conformant" not in result.stdout
@@ -203,6 +210,15 @@ def _raised(code: str) -> BaseException:
         ("answer['labels']", False),  # a renamed field in a vendor's answer: the vendor's
         ("answer['label'].upper()", False),  # a null where the spec promises text: the vendor's
         ("int('ten')", False),
+        ("answer['label'] + 1", False),  # a null where a number belongs: the vendor's, though a TypeError
+        ("len(answer['label'])", False),
+        ("(lambda a, b: a)(answer)", True),  # a call the suite's code got wrong: no answer writes its arguments
+        ("(lambda a: a)(answer, 1)", True),
+        ("(lambda a: a)(answer, b=1)", True),
+        ("(lambda *, a: a)()", True),
+        ("len(answer, 1)", True),
+        ("answer.get()", True),
+        ("answer.items(1)", True),
         ("answr['label']", True),  # the suite's own typo
         ("import imgconf_no_such_module", True),
         ("pytest.MonkeyPatch().delattr(object(), 'nope')", True),  # raised inside pytest's own code

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import platform
+import re
 import secrets
 import sys
 import time
@@ -78,6 +79,15 @@ JUDGED = ("passed", "failed")
 _CODE_ERRORS = (NameError, ImportError, SyntaxError)
 # pytest's and pluggy's own code, where a suite that asks pytest for something it lacks fails.
 _HARNESS_PACKAGES = ("_pytest", "pluggy")
+# A function called with the wrong arguments (CPython's words, for Python functions and for builtins): the
+# suites never spread an answer into a call, so the call is as the suite's code wrote it.
+_WRONG_CALL = re.compile(
+    r"missing \d+ required (positional|keyword-only) arguments?"
+    r"|takes (from \d+ to )?\d+ positional arguments? but \d+ (was|were) given"
+    r"|got (an unexpected keyword argument|multiple values for argument)"
+    r"|takes (exactly|at least|at most) (one|\d+) arguments? \(\d+ given\)"
+    r"|takes no (keyword )?arguments|expected at (least|most) \d+ arguments?, got \d+"
+)
 
 
 def harness_error(error: BaseException) -> bool:
@@ -86,10 +96,13 @@ def harness_error(error: BaseException) -> bool:
     A suite reading an answer can fail in many ways a vendor causes (a `KeyError` on a renamed field, a
     `TypeError` on a null), which stay findings. These cannot come from an answer: an error of pytest's own
     kinds (a fixture that does not exist), one raised inside pytest's or pluggy's code (an option a
-    disabled plugin would have added), or a name or import the suite's code gets wrong. Reported as the
+    disabled plugin would have added), a name or import the suite's code gets wrong, or a function it calls
+    with the wrong arguments (a `TypeError` too, but of words no null or renamed field makes). Reported as the
     vendor's break, each would be a false alarm the vendor's team would chase.
     """
     if isinstance(error, _CODE_ERRORS) or type(error).__module__.split(".")[0] in _HARNESS_PACKAGES:
+        return True
+    if type(error) is TypeError and _WRONG_CALL.search(str(error)):
         return True
     frames = [frame for frame, _ in traceback.walk_tb(error.__traceback__)]
     return bool(frames) and any(part in _HARNESS_PACKAGES for part in Path(frames[-1].f_code.co_filename).parts)
