@@ -13,6 +13,7 @@ import io
 from collections import defaultdict, deque
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -30,6 +31,15 @@ if TYPE_CHECKING:
 # vcrpy is imported where a cassette is written or read, not with this module: its package imports the
 # patches for every HTTP library it knows (~100 modules, 4 MB of a run's peak), which a run that neither
 # records nor replays (nearly every run) would hold for nothing.
+
+
+def _vcr_format() -> tuple[ModuleType, ModuleType]:
+    """vcrpy's (de)serializer and its YAML format, the pair a cassette is written and read with."""
+    from vcr import serialize
+    from vcr.serializers import yamlserializer
+
+    return serialize, yamlserializer
+
 
 MATCH_HEADER = "X-Imgconf-Match"
 VENDOR_HEADER = "X-Imgconf-Vendor"
@@ -63,11 +73,9 @@ class CassetteRecorder:
         )
 
     def serialize(self, metadata: dict[str, Any]) -> str:
-        from vcr import serialize as vcr_serialize
-        from vcr.serializers import yamlserializer
-
-        return vcr_serialize.serialize(
-            {"requests": self.requests, "responses": self.responses, "metadata": metadata}, yamlserializer
+        serializer, yaml_format = _vcr_format()
+        return serializer.serialize(
+            {"requests": self.requests, "responses": self.responses, "metadata": metadata}, yaml_format
         )
 
 
@@ -99,11 +107,9 @@ def load(path: Path) -> Cassette:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise UsageError(f"cannot read cassette {path}: {exc.strerror}") from None
-    from vcr import serialize as vcr_serialize
-    from vcr.serializers import yamlserializer
-
+    serializer, yaml_format = _vcr_format()
     try:
-        loaded = vcr_serialize.deserialize(text, yamlserializer)
+        loaded = serializer.deserialize(text, yaml_format)
     except Exception as exc:
         raise UsageError(f"{path} is not a VCR.py cassette: {' '.join(str(exc).split())[:200]}") from None
     requests_, responses, *rest = loaded
