@@ -131,6 +131,15 @@ def test_a_refused_credential_is_credentials_rejected_not_a_finding(cli):
     assert "no findings, because nothing was checked" in result.stdout  # the preflight alone is no check
     # and the coverage agrees: the preflight's 401 was never held to the spec (it had counted as 1 of 27)
     assert report["vendors"][0]["coverage"]["checked"] == 0
+    # Its one request said as one, and the vendor named once where its line already names it.
+    assert "nothing was checked · 1 request · " in result.stdout
+    assert "altum: altum:" not in result.stdout
+    row = next(
+        line for line in (result.report_dir() / "summary.md").read_text().splitlines() if line.startswith("| Altum")
+    )
+    assert row.endswith(
+        "| the vendor refused the configured credential (401 on POST /labelling/url); check ALTUM_API_KEY |"
+    )
     assert KEY not in result.output
 
 

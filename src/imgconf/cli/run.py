@@ -17,6 +17,7 @@ from imgconf.cli import output
 from imgconf.cli.show import show
 from imgconf.report.outcome import Gate
 from imgconf.report.publish import publish
+from imgconf.report.wording import counted
 from imgconf.report.writer import check_writable
 from imgconf.runner import plan
 from imgconf.runner import run as runner
@@ -281,7 +282,7 @@ def command(
                     tasks[vendor],
                     completed=state.done,
                     total=state.total,
-                    detail=f"{state.requests} requests · {state.findings} findings",
+                    detail=f"{counted(state.requests, 'request')} · {counted(state.findings, 'finding')}",
                 )
             progress.refresh()
 

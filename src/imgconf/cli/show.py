@@ -13,7 +13,15 @@ from rich.markup import escape
 from rich.table import Table
 
 from imgconf.report.outcome import RunOutcome, State
-from imgconf.report.wording import MEANING, coverage_cell, findings_sentence, gate_note, score_text, vendor_line
+from imgconf.report.wording import (
+    MEANING,
+    counted,
+    coverage_cell,
+    findings_sentence,
+    gate_note,
+    score_text,
+    vendor_line,
+)
 
 STATE_STYLE = {
     State.CONFORMANT: "green",
@@ -76,7 +84,7 @@ def show(console: Console, run: RunOutcome, directory: Path, quiet: bool) -> Non
         console.print(f"  {MEANING[run.state]}", style="dim")
     style = STATE_STYLE[run.state]
     console.print(
-        f"[{style}]{run.state}[/] · {findings_sentence(run)} · {run.requests} requests · "
+        f"[{style}]{run.state}[/] · {findings_sentence(run)} · {counted(run.requests, 'request')} · "
         f"{run.duration_s:.1f} s · exit {run.exit_code}"
     )
     console.print(f"report: {directory / 'report.html'}")

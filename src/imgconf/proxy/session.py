@@ -25,6 +25,7 @@ from imgconf.redact import REDACTOR
 from imgconf.report import evidence
 from imgconf.report.outcome import Finding, RunKind, RunOutcome, TestRecord, number_findings
 from imgconf.report.publish import Published, publish
+from imgconf.report.wording import counted
 from imgconf.runner.validate import Recorded, hold, to_exchange
 from imgconf.targets.base import ObservedTraffic
 from imgconf.testing import profiles
@@ -260,7 +261,8 @@ class ProxyRun:
         published = publish(run, self.out, artifacts=artifacts, history_path=self.history_path)
         self.published.append(published)
         if final:
-            self.announce(f"last window: {run.state} · {len(run.findings)} findings · report {published.directory}")
+            found = counted(len(run.findings), "finding")
+            self.announce(f"last window: {run.state} · {found} · report {published.directory}")
             for error in self.checker.errors[:5]:
                 self.announce(f"imgconf: a check failed inside imgconf: {REDACTOR.text(error)}")
 

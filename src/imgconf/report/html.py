@@ -13,6 +13,7 @@ from imgconf.report.outcome import FORMAT, RunOutcome
 from imgconf.report.wording import (
     MEANING,
     cases_text,
+    counted,
     coverage_text,
     findings_sentence,
     gate_note,
@@ -113,5 +114,6 @@ def render(run: RunOutcome, trend: dict[str, list[dict[str, Any]]] | None = None
         vendor_line=vendor_line,
         coverage_text=coverage_text,
         cases_text=cases_text,
+        counted=counted,
         unchecked_where=unchecked_where,
     )

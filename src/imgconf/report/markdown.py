@@ -8,6 +8,7 @@ from imgconf.report.outcome import RunOutcome, State
 from imgconf.report.wording import (
     MEANING,
     cases_text,
+    counted,
     coverage_cell,
     coverage_text,
     findings_sentence,
@@ -46,7 +47,7 @@ def render(run: RunOutcome) -> str:
         "",
         f"Run `{run.run_id}` ({run.kind}) · target **{run.target.description}**"
         + (f" · drift {', '.join(run.target.drifts)}" if run.target.drifts else "")
-        + f" · {cases_text(run)} · {run.requests} requests · {run.duration_s:.1f} s",
+        + f" · {cases_text(run)} · {counted(run.requests, 'request')} · {run.duration_s:.1f} s",
         "",
         "| vendor | state | score | rules checked | findings | requests | tests passed | why |",
         "|---|---|---:|---:|---:|---:|---:|---|",

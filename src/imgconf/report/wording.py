@@ -52,6 +52,11 @@ def why_not_checked(reason: str | None) -> str:
     return text[:120] or "skipped"
 
 
+def counted(number: int, noun: str) -> str:
+    """`1 request`, `2 requests`: a run against a refused key sends one."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
 def cases_text(run: RunOutcome) -> str:
     """How the run's cases were made: `profile smoke · seed 0`, or that it only observed traffic."""
     if run.kind in OBSERVED_KINDS or run.seed is None:
@@ -108,10 +113,14 @@ def score_text(score: float | None) -> str:
 
 
 def vendor_line(vendor: VendorOutcome) -> str:
-    """One line on a vendor beyond its state: why, and what was cut short."""
-    parts = [part for part in (vendor.reason, vendor.cut_short, coverage_note(vendor)) if part]
+    """One line on a vendor beyond its state: why, and what was cut short.
+
+    Every place it is shown already names the vendor (its row, its card), so a reason written to stand alone
+    ("altum: the vendor refused ...", as a one-line error says it) loses its vendor's prefix here."""
+    own = f"{vendor.id}: "
+    parts = [part.removeprefix(own) for part in (vendor.reason, vendor.cut_short, coverage_note(vendor)) if part]
     if vendor.state is State.NON_CONFORMANT and vendor.cut_short:
-        parts = [f"cut short: {vendor.cut_short}"]
+        parts = [f"cut short: {vendor.cut_short.removeprefix(own)}"]
     return "; ".join(dict.fromkeys(parts))
 
 
@@ -127,7 +136,8 @@ def gate_note(run: RunOutcome) -> str | None:
     if not passed and len(held) < len(run.findings):
         return f"{len(held)} of {len(run.findings)} findings do not fail the run ({run.gate.describe()} do)"
     if passed:
-        return f"gate: {run.gate.describe()} fail the run; the {len(held)} findings here are shown, not counted"
+        shown = "the finding here is" if len(held) == 1 else f"the {len(held)} findings here are"
+        return f"gate: {run.gate.describe()} fail the run; {shown} shown, not counted"
     return None
 
 
@@ -147,8 +157,8 @@ def findings_sentence(run: RunOutcome) -> str:
         own = sum(1 for finding in run.findings if finding.kind == "application")
         if own:  # imgconf proxy: the application's own requests, never the vendor's fault
             vendor = len(run.findings) - own
-            return f"{vendor} findings of the vendor, {own} in the application's own requests"
-        return f"{len(run.findings)} findings"
+            return f"{counted(vendor, 'finding')} of the vendor, {own} in the application's own requests"
+        return counted(len(run.findings), "finding")
     if run.interrupted:
         return "no findings in what ran before the run was interrupted"
     if all(_checked_nothing(vendor) for vendor in run.vendors):
@@ -159,4 +169,4 @@ def findings_sentence(run: RunOutcome) -> str:
 
 
 def headline(run: RunOutcome) -> str:
-    return f"{run.state} · {findings_sentence(run)} · {run.requests} requests · exit {run.exit_code}"
+    return f"{run.state} · {findings_sentence(run)} · {counted(run.requests, 'request')} · exit {run.exit_code}"
