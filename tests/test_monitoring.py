@@ -107,6 +107,30 @@ def test_an_outage_is_unreachable_not_non_conformant(cli):
     assert not any("nothing was checked" in text for text in outputs)
 
 
+def test_a_target_url_where_nothing_serves_the_api_is_unreachable_not_non_conformant(cli):
+    """imagerecognize pointed at identifAI's emulator (a typo in a port): every answer is a 404, which says
+    the API is not there, not that the vendor broke it. Before, a run like this one was non-conformant with
+    four findings of the vendor's. (The rule's other side, a vendor whose answers are not all 404s, is every
+    conformant run: identifAI's suite provokes documented 404s on purpose.)"""
+    with served("--vendor", "identifai") as urls:
+        result = cli(
+            "run",
+            "--vendor",
+            "imagerecognize",
+            "--target",
+            f"imagerecognize={urls['identifai']}",
+            env=clean_env(IMAGERECOGNIZE_API_KEY=KEY),
+        )
+    assert result.code == 3, result.output
+    report = result.report()
+    assert (report["state"], report["findings"]) == ("unreachable", [])
+    vendor = report["vendors"][0]
+    assert vendor["state"] == "unreachable"
+    assert f"all {report['requests']} answers were 404 Not Found (is the target URL right?)" in vendor["reason"]
+    assert "is the target URL right?" in result.stdout
+    assert "non-conformant" not in (result.report_dir() / "summary.md").read_text()
+
+
 def test_refused_connections_are_unreachable(cli):
     result = cli("run", "--vendor", "altum", "--target", f"altum=http://127.0.0.1:{free_port()}", env=LIVE)
     assert result.code == 3 and result.report()["state"] == "unreachable"

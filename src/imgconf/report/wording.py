@@ -8,7 +8,10 @@ from imgconf.report.outcome import RunKind, RunOutcome, State, VendorOutcome, ve
 MEANING: dict[State, str] = {
     State.CONFORMANT: "every rule that was checked held",
     State.NON_CONFORMANT: "the vendor broke its documented contract (or a rule this project states)",
-    State.UNREACHABLE: "the target did not answer: an outage, not a contract violation",
+    State.UNREACHABLE: (
+        "the target did not answer, or nothing at it serves the API: an outage or a wrong address, "
+        "not a contract violation"
+    ),
     State.RETIRED: "the service is past its announced retirement date and did not answer",
     State.CREDENTIALS_REJECTED: "the vendor refused the configured credential: the operator's to fix",
     State.INCOMPLETE: "the run could not check everything (budget or time ran out, or nothing could be checked)",

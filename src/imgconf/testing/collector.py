@@ -60,6 +60,10 @@ from imgconf.wire.recorder import Recorder
 # many, and this share of its answers.
 STORM_MIN = 5
 STORM_SHARE = 0.5
+# Every answer a 404, at least STORM_MIN of them: nothing at the target serves the API (a target URL with a
+# typo in it, or a path the vendor moved everything off), so no rule can be put to it, as in an outage. A
+# vendor that drops one operation still answers on the others, and that one's 404s stay findings.
+NOT_THERE = "nothing at the target serves this API: all {sent} answers were 404 Not Found (is the target URL right?)"
 TAG = "imgconf_exchange"
 
 
@@ -381,7 +385,10 @@ class Collector:
         sent = self.recorder.per_vendor.get(vendor.id, 0)
         failing = self.recorder.server_errors.get(vendor.id, 0)
         throttled = self.recorder.throttled.get(vendor.id, 0)
-        if failing >= STORM_MIN and failing >= STORM_SHARE * sent:
+        if sent >= STORM_MIN and self.recorder.not_found.get(vendor.id, 0) == sent:
+            problems.unreachable = NOT_THERE.format(sent=sent)
+            own = []
+        elif failing >= STORM_MIN and failing >= STORM_SHARE * sent:
             problems.unreachable = f"the service is failing: {failing} of {sent} answers were 5xx"
             own = []
         elif throttled >= STORM_MIN and throttled >= STORM_SHARE * sent:
