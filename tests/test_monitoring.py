@@ -126,9 +126,23 @@ def test_a_target_url_where_nothing_serves_the_api_is_unreachable_not_non_confor
     assert (report["state"], report["findings"]) == ("unreachable", [])
     vendor = report["vendors"][0]
     assert vendor["state"] == "unreachable"
-    assert f"all {report['requests']} answers were 404 Not Found (is the target URL right?)" in vendor["reason"]
+    said = f"all {report['requests']} answers said no such path (404 Not Found); is the target URL right?"
+    assert said in vendor["reason"]
     assert "is the target URL right?" in result.stdout
     assert "non-conformant" not in (result.report_dir() / "summary.md").read_text()
+
+
+def test_a_wrong_path_on_altums_gateway_is_no_refused_key(cli):
+    """API Gateway answers a path it routes nowhere with 403 "Missing Authentication Token", key or no key:
+    the preflight took that 403 for a refused key ("check ALTUM_API_KEY", exit 2) when the key was right and
+    the target URL had a stray /v2 in it."""
+    with served("--vendor", "altum", "--credential", f"altum:api_key={KEY}") as urls:
+        result = cli("run", "--vendor", "altum", "--target", f"altum={urls['altum']}/v2", env=LIVE)
+    assert result.code == 3, result.output
+    vendor = result.report()["vendors"][0]
+    assert vendor["state"] == "unreachable"
+    assert "said no such path (403 Missing Authentication Token); is the target URL right?" in vendor["reason"]
+    assert "ALTUM_API_KEY" not in result.stdout
 
 
 def test_refused_connections_are_unreachable(cli):

@@ -60,10 +60,13 @@ from imgconf.wire.recorder import Recorder
 # many, and this share of its answers.
 STORM_MIN = 5
 STORM_SHARE = 0.5
-# Every answer a 404, at least STORM_MIN of them: nothing at the target serves the API (a target URL with a
-# typo in it, or a path the vendor moved everything off), so no rule can be put to it, as in an outage. A
-# vendor that drops one operation still answers on the others, and that one's 404s stay findings.
-NOT_THERE = "nothing at the target serves this API: all {sent} answers were 404 Not Found (is the target URL right?)"
+# Every answer saying no such path (a 404, or the vendor gateway's own such answer), at least STORM_MIN of
+# them: nothing at the target serves the API (a target URL with a typo in it, or an API moved off the
+# address), so no rule can be put to it, as in an outage. A vendor that drops one operation still answers
+# on the others, and that one's answers stay findings.
+NOT_THERE = (
+    "nothing at the target serves this API: all {sent} answers said no such path ({said}); is the target URL right?"
+)
 TAG = "imgconf_exchange"
 
 
@@ -138,7 +141,18 @@ class Collector:
     rules_exercised: set[str] = field(default_factory=set)
     markers: dict[str, str] = field(default_factory=dict)  # a behaviour test's `rule` marker, by node id
     statuses: dict[str, dict[str, set[int]]] = field(default_factory=dict)  # vendor -> operation -> answered
+    # Per vendor: how many answers said there is no such path, and how they said it (`Vendor.no_such_path`).
+    unrouted: dict[str, list[str]] = field(default_factory=dict)
     started: float = field(default_factory=time.time)
+
+    def __post_init__(self) -> None:
+        self.recorder.listeners.append(self._heard)
+
+    def _heard(self, exchange: Exchange) -> None:
+        vendor = registry.all_vendors().get(exchange.vendor)
+        said = vendor.no_such_path(exchange.status, exchange.response_body) if vendor else None
+        if said is not None:
+            self.unrouted.setdefault(exchange.vendor, []).append(said)
 
     # -- while tests run ------------------------------------------------------------------------
 
@@ -385,8 +399,9 @@ class Collector:
         sent = self.recorder.per_vendor.get(vendor.id, 0)
         failing = self.recorder.server_errors.get(vendor.id, 0)
         throttled = self.recorder.throttled.get(vendor.id, 0)
-        if sent >= STORM_MIN and self.recorder.not_found.get(vendor.id, 0) == sent:
-            problems.unreachable = NOT_THERE.format(sent=sent)
+        unrouted = self.unrouted.get(vendor.id, [])
+        if sent >= STORM_MIN and len(unrouted) == sent:
+            problems.unreachable = NOT_THERE.format(sent=sent, said=", ".join(sorted(set(unrouted))))
             own = []
         elif failing >= STORM_MIN and failing >= STORM_SHARE * sent:
             problems.unreachable = f"the service is failing: {failing} of {sent} answers were 5xx"

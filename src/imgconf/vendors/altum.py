@@ -15,6 +15,8 @@ VENDOR = Vendor(
     auth=ApiKeyHeader("x-api-key"),
     image_urls=("https://cloud.funda.nl/valentina_media/149/998/977_1440x960.jpg",),
     preflight=Preflight("POST", "/labelling/url", frozenset({401, 403}), json={}),
+    # AWS API Gateway's answer to a path no route matches, key or no key (research: vendors-a.md, Altum 403).
+    unrouted=(403, "Missing Authentication Token"),
     callback_probe=CallbackProbe("POST", "/labelling/url", "url"),
     # A smoke run on a careful URL target sends about 49 (its URL rules included where the target reaches the
     # callback address); 60 leaves room for a few 429s waited out and retried.

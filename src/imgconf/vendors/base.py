@@ -153,7 +153,18 @@ class Vendor:
     # The request that checks the callback address is reachable (None: the vendor takes no URL, or is
     # trusted to reach it).
     callback_probe: CallbackProbe | None = None
+    # What the vendor's gateway answers a path it routes nowhere, where that is not a plain 404: its status
+    # and a phrase of its body (a wrong target URL gets it on every request, the preflight included).
+    unrouted: tuple[int, str] | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def no_such_path(self, status: int | None, body: bytes) -> str | None:
+        """The answer, named, when it says that nothing is routed at the path asked; else None."""
+        if status == 404:
+            return "404 Not Found"
+        if self.unrouted is not None and status == self.unrouted[0] and self.unrouted[1].encode() in body:
+            return f"{status} {self.unrouted[1]}"
+        return None
 
     @cached_property
     def specs(self) -> tuple[Spec, ...]:

@@ -19,7 +19,6 @@ class Recorder:
         self._seq = 0
         self.per_vendor: dict[str, int] = defaultdict(int)
         self.server_errors: dict[str, int] = defaultdict(int)
-        self.not_found: dict[str, int] = defaultdict(int)
         # 429s the suite did not provoke on purpose, and the last Retry-After given with one.
         self.throttled: dict[str, int] = defaultdict(int)
         self.retry_after: dict[str, str] = {}
@@ -53,8 +52,6 @@ class Recorder:
             self.per_vendor[exchange.vendor] += 1
             if exchange.status is not None and exchange.status >= 500:
                 self.server_errors[exchange.vendor] += 1
-            elif exchange.status == 404:
-                self.not_found[exchange.vendor] += 1
             self.test_exchanges.append(exchange)
         for listener in self.listeners:
             listener(exchange)
