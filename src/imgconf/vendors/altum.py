@@ -15,7 +15,8 @@ VENDOR = Vendor(
     auth=ApiKeyHeader("x-api-key"),
     image_urls=("https://cloud.funda.nl/valentina_media/149/998/977_1440x960.jpg",),
     preflight=Preflight("POST", "/labelling/url", frozenset({401, 403}), json={}),
-    # AWS API Gateway's answer to a path no route matches, key or no key (research: vendors-a.md, Altum 403).
+    # AWS API Gateway's answer to a path no route matches, key or no key. Altum's docs print the 403 and its body
+    # without saying when; that it is the gateway's unrouted answer is the research's inference (vendors-a.md).
     unrouted=(403, "Missing Authentication Token"),
     callback_probe=CallbackProbe("POST", "/labelling/url", "url"),
     # A smoke run on a careful URL target sends about 49 (its URL rules included where the target reaches the
