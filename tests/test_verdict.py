@@ -79,6 +79,44 @@ def history_rows(out) -> list[tuple]:
         return db.execute("SELECT run_id, kind, state, interrupted FROM runs ORDER BY started_at").fetchall()
 
 
+# A pytest plugin that signals its own process while pytest collects a suite module, where a cleanup then
+# fails as the interrupt unwinds through it: pytest lets a KeyboardInterrupt through, but what the cleanup
+# raises (chained to the interrupt) becomes that module's collection error, as in the CI run below.
+SIGNAL_AT_COLLECTION = """
+import os
+import signal
+
+
+def pytest_collect_file(file_path, parent):
+    if file_path.name == "test_contract.py":
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+        finally:
+            assert file_path.name != "test_contract.py", "a cleanup that fails while the interrupt unwinds"
+"""
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_signal_while_the_suites_are_collected_is_an_interruption_not_broken_suites(tmp_path, workers):
+    """Seen once in CI: SIGTERM to a `--workers 2` run while a worker collected identifAI's contract module
+    was "the suites could not be collected" (exit 2), the operator's stop read as the suites' breakage."""
+    (tmp_path / "stop_at_collection.py").write_text(SIGNAL_AT_COLLECTION)
+    vendors = ["--vendor", "altum"] + (["--vendor", "imagerecognize"] if workers == "2" else [])
+    done = subprocess.run(
+        [sys.executable, "-m", "imgconf", "run", *vendors, "--workers", workers, "--out", str(tmp_path / "reports")],
+        capture_output=True,
+        text=True,
+        env=clean_env(PYTHONPATH=str(tmp_path), PYTEST_PLUGINS="stop_at_collection"),
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert done.returncode == 143, done.stdout + done.stderr
+    assert "could not be collected" not in done.stdout + done.stderr and "Traceback" not in done.stderr
+    report = Result(done.returncode, done.stdout, done.stderr, tmp_path / "reports").report()
+    assert (report["state"], report["interrupted"]) == ("interrupted", "SIGTERM")
+    assert {vendor["state"] for vendor in report["vendors"]} == {"incomplete"}
+
+
 @pytest.mark.parametrize(("sig", "code", "name"), [(signal.SIGINT, 130, "SIGINT"), (signal.SIGTERM, 143, "SIGTERM")])
 def test_an_interrupted_run_says_interrupted_everywhere(tmp_path, sig, code, name):
     out = tmp_path / "reports"

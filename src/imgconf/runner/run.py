@@ -267,7 +267,9 @@ def execute(options: SuiteOptions, on_progress: Progress | None = None) -> tuple
         code = pytest.main(args, plugins=[plugin])
     if plugin.fatal is not None and plugin.fatal.exit_code == ExitCode.USAGE:
         raise plugin.fatal
-    if plugin.collection_errors:
+    # A signal that lands while a suite module is being collected fails that module's collection, as pytest
+    # collects: the run was stopped, not broken, and its outcome says so (interrupted, every vendor incomplete).
+    if plugin.collection_errors and plugin.interrupted_by is None:
         raise ImgconfError(f"the suites could not be collected: {plugin.collection_errors[0]}")
     if plugin.outcome is None or code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
         tail = " | ".join(line.strip() for line in captured.getvalue().strip().splitlines()[-3:])

@@ -414,7 +414,9 @@ class Collector:
             )
             own = []
         cut_short = problems.budget or problems.unreachable
-        if interrupted and len(tests) < self.expected.get(vendor.id, len(tests)):
+        if interrupted and vendor.id not in self.expected:
+            cut_short = f"interrupted by {interrupted} before its tests were collected"
+        elif interrupted and len(tests) < self.expected.get(vendor.id, len(tests)):
             cut_short = f"interrupted by {interrupted} after {len(tests)} of {self.expected[vendor.id]} tests"
         checked = bool(cells)
         state: State
