@@ -19,6 +19,7 @@ import secrets
 import sys
 import time
 import traceback
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -141,8 +142,10 @@ class Collector:
     rules_exercised: set[str] = field(default_factory=set)
     markers: dict[str, str] = field(default_factory=dict)  # a behaviour test's `rule` marker, by node id
     statuses: dict[str, dict[str, set[int]]] = field(default_factory=dict)  # vendor -> operation -> answered
-    # Per vendor: how many answers said there is no such path, and how they said it (`Vendor.no_such_path`).
-    unrouted: dict[str, list[str]] = field(default_factory=dict)
+    # Per vendor: the answers that said there is no such path, counted by how they said it
+    # (`Vendor.no_such_path`). Heard here, not counted by the recorder beside its 5xx and 429s: telling them
+    # takes the vendor's own gateway answer, and the wire layer knows no vendor.
+    unrouted: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     started: float = field(default_factory=time.time)
 
     def __post_init__(self) -> None:
@@ -152,7 +155,7 @@ class Collector:
         vendor = registry.all_vendors().get(exchange.vendor)
         said = vendor.no_such_path(exchange.status, exchange.response_body) if vendor else None
         if said is not None:
-            self.unrouted.setdefault(exchange.vendor, []).append(said)
+            self.unrouted[exchange.vendor][said] += 1
 
     # -- while tests run ------------------------------------------------------------------------
 
@@ -399,9 +402,9 @@ class Collector:
         sent = self.recorder.per_vendor.get(vendor.id, 0)
         failing = self.recorder.server_errors.get(vendor.id, 0)
         throttled = self.recorder.throttled.get(vendor.id, 0)
-        unrouted = self.unrouted.get(vendor.id, [])
-        if sent >= STORM_MIN and len(unrouted) == sent:
-            problems.unreachable = NOT_THERE.format(sent=sent, said=", ".join(sorted(set(unrouted))))
+        unrouted = self.unrouted.get(vendor.id, Counter())
+        if sent >= STORM_MIN and unrouted.total() == sent:
+            problems.unreachable = NOT_THERE.format(sent=sent, said=", ".join(sorted(unrouted)))
             own = []
         elif failing >= STORM_MIN and failing >= STORM_SHARE * sent:
             problems.unreachable = f"the service is failing: {failing} of {sent} answers were 5xx"
