@@ -20,6 +20,7 @@ from imgconf.report.wording import (
     findings_sentence,
     gate_note,
     score_text,
+    tests_text,
     vendor_line,
 )
 
@@ -43,8 +44,6 @@ def show(console: Console, run: RunOutcome, directory: Path, quiet: bool) -> Non
             numeric = column in ("score", "rules checked", "findings", "requests")
             table.add_column(column, justify="right" if numeric else "left")
         for vendor in run.vendors:
-            tests = vendor.tests
-            not_run = sum(count for outcome, count in tests.items() if outcome not in ("passed", "failed"))
             table.add_row(
                 vendor.id,
                 f"[{STATE_STYLE[vendor.state]}]{vendor.state}[/]",
@@ -52,7 +51,7 @@ def show(console: Console, run: RunOutcome, directory: Path, quiet: bool) -> Non
                 coverage_cell(vendor),
                 str(vendor.findings),
                 str(vendor.requests),
-                f"{tests.get('passed', 0)} passed, {tests.get('failed', 0)} failed, {not_run} not run",
+                tests_text(run, vendor),
             )
         console.print(table)
         for finding in run.findings[:SHOWN_FINDINGS]:

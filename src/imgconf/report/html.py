@@ -18,6 +18,7 @@ from imgconf.report.wording import (
     findings_sentence,
     gate_note,
     score_text,
+    tests_text,
     unchecked_where,
     vendor_line,
 )
@@ -112,6 +113,7 @@ def render(run: RunOutcome, trend: dict[str, list[dict[str, Any]]] | None = None
         findings_sentence=findings_sentence,
         gate_note=gate_note,
         vendor_line=vendor_line,
+        tests_text=tests_text,
         coverage_text=coverage_text,
         cases_text=cases_text,
         counted=counted,

@@ -14,6 +14,7 @@ from imgconf.report.wording import (
     findings_sentence,
     gate_note,
     score_text,
+    tests_text,
     unchecked_where,
     vendor_line,
 )
@@ -49,15 +50,14 @@ def render(run: RunOutcome) -> str:
         + (f" · drift {', '.join(run.target.drifts)}" if run.target.drifts else "")
         + f" · {cases_text(run)} · {counted(run.requests, 'request')} · {run.duration_s:.1f} s",
         "",
-        "| vendor | state | score | rules checked | findings | requests | tests passed | why |",
-        "|---|---|---:|---:|---:|---:|---:|---|",
+        "| vendor | state | score | rules checked | findings | requests | tests | why |",
+        "|---|---|---:|---:|---:|---:|---|---|",
     ]
     for vendor in run.vendors:
-        total = sum(vendor.tests.values())
         lines.append(
             f"| {vendor.title} | {ICONS[vendor.state]} {vendor.state} | {score_text(vendor.score)} "
             f"| {coverage_cell(vendor)} | {vendor.findings} | {vendor.requests} "
-            f"| {vendor.tests.get('passed', 0)}/{total} "
+            f"| {tests_text(run, vendor)} "
             f"| {_cell(vendor_line(vendor) or '')} |"
         )
     notes = [note for note in (gate_note(run), run.history_error) if note] + run.notes

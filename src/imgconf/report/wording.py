@@ -127,6 +127,26 @@ def vendor_line(vendor: VendorOutcome) -> str:
     return "; ".join(dict.fromkeys(parts))
 
 
+# States in which the vendor's answers were judged; in the others its tests that passed may be only the ones
+# that send nothing (a spec's examples held to its schemas), and the tests' count says so.
+_JUDGED = frozenset({State.CONFORMANT, State.NON_CONFORMANT})
+
+
+def tests_text(run: RunOutcome, vendor: VendorOutcome) -> str:
+    """`61 passed, 0 failed, 0 not run`; where the vendor's answers were not judged (a refused key, an
+    outage), how many of the passed sent nothing: "27 passed" beside a refused key would read as 27 of the
+    vendor's answers found right."""
+    tests = vendor.tests
+    passed = tests.get("passed", 0)
+    not_run = sum(count for outcome, count in tests.items() if outcome not in ("passed", "failed"))
+    said = f"{passed} passed"
+    if vendor.state not in _JUDGED:
+        offline = sum(1 for t in run.tests if t.vendor == vendor.id and t.kind == "examples" and t.outcome == "passed")
+        if offline:
+            said += f" ({'all' if offline == passed else offline} offline)"
+    return f"{said}, {tests.get('failed', 0)} failed, {not_run} not run"
+
+
 def gate_note(run: RunOutcome) -> str | None:
     """Why the exit code is milder than the findings, when the gate held findings back."""
     held = [f for f in run.findings if not run.gate.counts(f)]
