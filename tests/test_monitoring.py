@@ -7,10 +7,16 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from conftest import clean_env, free_port, served
+from imgconf import vendors as registry
+from imgconf.vendors.base import is_web_page
 
 KEY = "SENTINEL-live-key-7d1e93"
 LIVE = clean_env(ALTUM_API_KEY=KEY)
@@ -126,7 +132,7 @@ def test_a_target_url_where_nothing_serves_the_api_is_unreachable_not_non_confor
     assert (report["state"], report["findings"]) == ("unreachable", [])
     vendor = report["vendors"][0]
     assert vendor["state"] == "unreachable"
-    said = f"all {report['requests']} answers said no such path (404 Not Found); is the target URL right?"
+    said = f"every one of its {report['requests']} answers was 404 Not Found; is the target URL right?"
     assert said in vendor["reason"]
     assert "is the target URL right?" in result.stdout
     assert "non-conformant" not in (result.report_dir() / "summary.md").read_text()
@@ -141,8 +147,113 @@ def test_a_wrong_path_on_altums_gateway_is_no_refused_key(cli):
     assert result.code == 3, result.output
     vendor = result.report()["vendors"][0]
     assert vendor["state"] == "unreachable"
-    assert "said no such path (403 Missing Authentication Token); is the target URL right?" in vendor["reason"]
+    assert "answers was 403 Missing Authentication Token; is the target URL right?" in vendor["reason"]
     assert "ALTUM_API_KEY" not in result.stdout
+
+
+@contextmanager
+def answering(content_type: str, body: bytes) -> Iterator[dict]:
+    """A loopback server that answers every request with 200 and the same body, as a web server's catch-all
+    (or a single-page app's) does; counts what it was sent."""
+    sent = {"requests": 0}
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def _answer(self) -> None:
+            sent["requests"] += 1
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(200)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = do_PUT = do_DELETE = _answer
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield {"url": f"http://127.0.0.1:{server.server_address[1]}", "sent": sent}
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+PAGE = b"\xef\xbb\xbf\n<!-- served by nginx -->\n<!DOCTYPE html>\n<html><body>Welcome to nginx!</body></html>"
+ANY_KEY = clean_env(
+    ALTUM_API_KEY=KEY, IDENTIFAI_API_KEY=KEY, IMAGERECOGNIZE_API_KEY=KEY, HUAWEI_AK="AK0000", HUAWEI_SK="SK0000"
+)
+
+
+@pytest.mark.parametrize("vendor", ["altum", "identifai", "imagerecognize"])
+def test_a_web_server_answering_every_path_with_a_page_is_unreachable_and_stops_early(cli, vendor):
+    """A target URL that reaches a web server (its welcome page, a single-page app's catch-all) gets a page
+    with 200 to every request: non-conformant before, every vendor with 10 to 48 findings of the vendor's, and
+    identifAI's paced run took 38 s. The preflight and the four answers after it are enough to say so."""
+    with answering("text/html", PAGE) as page:
+        result = cli("run", "--vendor", vendor, "--target", f"{vendor}={page['url']}", env=ANY_KEY)
+    assert result.code == 3, result.output
+    report = result.report()
+    assert (report["state"], report["findings"]) == ("unreachable", [])
+    said = "every one of its 5 answers was a web page (200); is the target URL right?"
+    assert said in report["vendors"][0]["reason"] and said in result.stdout
+    assert report["requests"] == page["sent"]["requests"] == 5  # stopped, not the whole run sent
+
+
+def test_a_page_at_huaweis_project_lookup_stops_the_suite_as_unreachable(cli):
+    """Huawei's project lookup comes before every test: a page there failed all 46 of them, each with a
+    JSONDecodeError reported under its own rule (32 findings from one answer)."""
+    with answering("text/html", PAGE) as page:
+        result = cli("run", "--vendor", "huawei", "--target", f"huawei={page['url']}", env=ANY_KEY)
+    assert result.code == 3, result.output
+    report = result.report()
+    assert (report["state"], report["findings"], report["requests"]) == ("unreachable", [], 1)
+    said = "GET /v3/projects answered a web page (200); is the target URL right?"
+    assert said in report["vendors"][0]["reason"]
+    assert "JSONDecodeError" not in result.output
+
+
+def test_a_project_lookup_answered_with_no_json_is_the_iam_rule_broken(cli):
+    """IAM answering 200 with a body that is no JSON is the vendor's break of the lookup's rule, said once
+    per column, not a JSONDecodeError filed under each failing test's own rule."""
+    with answering("text/plain", b"OK") as plain:
+        result = cli("run", "--vendor", "huawei", "--target", f"huawei={plain['url']}", env=ANY_KEY)
+    assert result.code == 1, result.output
+    findings = result.report()["findings"]
+    assert findings and {finding["rule"]["id"] for finding in findings} == {"huawei.iam.projects"}
+    assert "GET /v3/projects answered 200 with a body that is no JSON object" in findings[0]["message"]
+    assert "JSONDecodeError" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("body", "page"),
+    [
+        (b"<!doctype html><html></html>", True),
+        (b"\xef\xbb\xbf  <HTML lang=en>", True),
+        (b"<!-- a comment -->\n<!DOCTYPE html>", True),
+        (b"<head><title>Index of /</title></head>", True),
+        (b'{"Output": "<html>"}', False),  # imagerecognize may label its JSON text/html: the body decides
+        (b"", False),
+        (b"<?xml version='1.0'?><Error/>", False),
+        (b"OK", False),
+    ],
+)
+def test_what_counts_as_a_web_page(body, page):
+    assert is_web_page(body) is page
+
+
+def test_a_page_is_not_the_api_below_500_only():
+    """A 5xx page is a failing service and a 429 page throttling (their own storms decide), not a wrong URL."""
+    vendor = registry.all_vendors()["imagerecognize"]
+    assert vendor.not_the_api(200, PAGE) == "a web page (200)"
+    assert vendor.not_the_api(403, PAGE) == "a web page (403)"
+    assert vendor.not_the_api(502, PAGE) is None
+    assert vendor.not_the_api(429, PAGE) is None
+    assert vendor.not_the_api(200, b'{"error": "x"}') is None
+    assert vendor.not_the_api(404, b"{}") == "404 Not Found"
 
 
 def test_refused_connections_are_unreachable(cli):

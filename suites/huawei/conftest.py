@@ -7,7 +7,7 @@
 
 import pytest
 
-from imgconf.errors import CredentialsRejected, ImgconfError
+from imgconf.errors import CredentialsRejected, ImgconfError, TargetUnreachable
 from imgconf.testing.plugin import client_fixture, end_run, run_state, unavailable
 from imgconf.vendors.huawei import clients as huawei_clients
 
@@ -18,7 +18,7 @@ target_client = client_fixture("huawei")
 def clients(request, target_client):
     try:
         return huawei_clients.for_target(target_client)
-    except CredentialsRejected as exc:
+    except (CredentialsRejected, TargetUnreachable) as exc:
         unavailable(run_state(request.config), "huawei", exc)
     except ImgconfError as exc:
         end_run(exc)

@@ -61,12 +61,13 @@ from imgconf.wire.recorder import Recorder
 # many, and this share of its answers.
 STORM_MIN = 5
 STORM_SHARE = 0.5
-# Every answer saying no such path (a 404, or the vendor gateway's own such answer), at least STORM_MIN of
-# them: nothing at the target serves the API (a target URL with a typo in it, or an API moved off the
-# address), so no rule can be put to it, as in an outage. A vendor that drops one operation still answers
-# on the others, and that one's answers stay findings.
+# Every answer saying that this API is not what answered (a 404, the vendor gateway's unrouted answer, a web
+# page: `Vendor.not_the_api`), at least STORM_MIN of them: nothing at the target serves the API (a target URL
+# with a typo in it, a web server's catch-all, or an API moved off the address), so no rule can be put to it,
+# as in an outage. A vendor that drops one operation still answers on the others, and that one's answers stay
+# findings.
 NOT_THERE = (
-    "nothing at the target serves this API: all {sent} answers said no such path ({said}); is the target URL right?"
+    "nothing at the target serves this API: every one of its {sent} answers was {said}; is the target URL right?"
 )
 TAG = "imgconf_exchange"
 
@@ -142,8 +143,8 @@ class Collector:
     rules_exercised: set[str] = field(default_factory=set)
     markers: dict[str, str] = field(default_factory=dict)  # a behaviour test's `rule` marker, by node id
     statuses: dict[str, dict[str, set[int]]] = field(default_factory=dict)  # vendor -> operation -> answered
-    # Per vendor: the answers that said there is no such path, counted by how they said it
-    # (`Vendor.no_such_path`). Heard here, not counted by the recorder beside its 5xx and 429s: telling them
+    # Per vendor: the answers that said this API is not what answered, counted by how they said it
+    # (`Vendor.not_the_api`). Heard here, not counted by the recorder beside its 5xx and 429s: telling them
     # takes the vendor's own gateway answer, and the wire layer knows no vendor.
     unrouted: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     started: float = field(default_factory=time.time)
@@ -153,9 +154,18 @@ class Collector:
 
     def _heard(self, exchange: Exchange) -> None:
         vendor = registry.all_vendors().get(exchange.vendor)
-        said = vendor.no_such_path(exchange.status, exchange.response_body) if vendor else None
-        if said is not None:
-            self.unrouted[exchange.vendor][said] += 1
+        said = vendor.not_the_api(exchange.status, exchange.response_body) if vendor else None
+        if said is None:
+            return
+        unrouted = self.unrouted[exchange.vendor]
+        unrouted[said] += 1
+        sent = self.recorder.per_vendor.get(exchange.vendor, 0)
+        connection = self.connections.get(exchange.vendor)
+        # On an operator's target the first answer is the preflight's (Huawei's project lookup stops on its
+        # own), which any target serving the API answers: when it and every answer after it say the API is
+        # not there, STORM_MIN of them are enough, and the rest of the run (paced, billed) is not spent.
+        if connection is not None and connection.target.operator_credentials and unrouted.total() == sent >= STORM_MIN:
+            connection.guard.breaker.stop(NOT_THERE.format(sent=sent, said=" or ".join(sorted(unrouted))))
 
     # -- while tests run ------------------------------------------------------------------------
 
@@ -404,7 +414,7 @@ class Collector:
         throttled = self.recorder.throttled.get(vendor.id, 0)
         unrouted = self.unrouted.get(vendor.id, Counter())
         if sent >= STORM_MIN and unrouted.total() == sent:
-            problems.unreachable = NOT_THERE.format(sent=sent, said=", ".join(sorted(unrouted)))
+            problems.unreachable = NOT_THERE.format(sent=sent, said=" or ".join(sorted(unrouted)))
             own = []
         elif failing >= STORM_MIN and failing >= STORM_SHARE * sent:
             problems.unreachable = f"the service is failing: {failing} of {sent} answers were 5xx"

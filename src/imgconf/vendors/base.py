@@ -77,6 +77,17 @@ def _lookalike(value: str) -> str:
     return candidate if candidate != value else _lookalike(value)
 
 
+_PAGE_START = (b"<!doctype html", b"<html", b"<head", b"<body", b"<title")
+
+
+def is_web_page(body: bytes) -> bool:
+    """Whether `body` is an HTML document, by how it begins (after a byte-order mark and blanks)."""
+    start = body[:512].removeprefix(b"\xef\xbb\xbf").lstrip().lower()
+    while start.startswith(b"<!--") and b"-->" in start:
+        start = start.split(b"-->", 1)[1].lstrip()
+    return start.startswith(_PAGE_START)
+
+
 @dataclass(frozen=True)
 class ApiKeyHeader(AuthScheme):
     """A static key in one request header, as the OpenAPI `apiKey`/`in: header` scheme says."""
@@ -154,16 +165,25 @@ class Vendor:
     # trusted to reach it).
     callback_probe: CallbackProbe | None = None
     # What the vendor's gateway answers a path it routes nowhere, where that is not a plain 404: its status
-    # and a phrase of its body (a wrong target URL gets it on every request, the preflight included).
+    # and a phrase of its body (a wrong target URL gets it on every request, the preflight included;
+    # `not_the_api` tells it).
     unrouted: tuple[int, str] | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
-    def no_such_path(self, status: int | None, body: bytes) -> str | None:
-        """The answer, named, when it says that nothing is routed at the path asked; else None."""
+    def not_the_api(self, status: int | None, body: bytes) -> str | None:
+        """How the answer says that this API is not what answered, named; else None.
+
+        A 404 or the gateway's unrouted answer says there is no such path; a web page (an HTML document,
+        not an error of the service: below 500, no 429) is what a web server, a parked domain or a
+        single-page app's catch-all answers every path with. No vendor here answers a page: their bodies are
+        JSON or nothing, even where imagerecognize may label JSON text/html, so the body is read, not the label.
+        """
         if status == 404:
             return "404 Not Found"
         if self.unrouted is not None and status == self.unrouted[0] and self.unrouted[1].encode() in body:
             return f"{status} {self.unrouted[1]}"
+        if status is not None and status < 500 and status != 429 and is_web_page(body):
+            return f"a web page ({status})"
         return None
 
     @cached_property

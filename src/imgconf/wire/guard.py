@@ -73,6 +73,11 @@ class Breaker:
         if self.reason is not None:
             raise TargetUnreachable(f"{vendor}: {self.reason}")
 
+    def stop(self, reason: str) -> None:
+        """Send nothing more: the caller knows the target cannot serve the run (every answer says so)."""
+        with self._lock:
+            self.reason = self.reason or reason
+
     def trip(self, throttled: TargetThrottled) -> None:
         """A target that is still throttling after every wait is throttling the rest of the run too."""
         self.throttled = throttled

@@ -11,8 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import requests
+
 from imgconf.checks import RuleViolation
-from imgconf.errors import CredentialsMissing, CredentialsRejected, UsageError
+from imgconf.errors import CredentialsMissing, CredentialsRejected, TargetUnreachable, UsageError
 from imgconf.redact import REDACTOR
 from imgconf.testing.client import ApiClient, tag
 from imgconf.vendors.huawei import DEFAULT_PROJECT_NAME
@@ -65,6 +67,19 @@ def with_credentials(base: ApiClient, credentials: dict[str, str]) -> ApiClient:
     return base.with_credentials(credentials)
 
 
+def served(client: ApiClient, response: requests.Response, request: str) -> None:
+    """Stop the vendor's suite as unreachable when the answer to the run's first request is not this API's.
+
+    The token and the project lookup come before every test; an answer that says there is no such path, or
+    a web page, means the target URL is wrong (or IAM has moved), and every test would trip over it.
+    """
+    said = client.vendor.not_the_api(response.status_code, response.content)
+    if said is not None:
+        raise TargetUnreachable(
+            f"huawei: nothing at the target serves this API: {request} answered {said}; is the target URL right?"
+        )
+
+
 def obtain_token(base: ApiClient, credentials: dict[str, str], project_name: str) -> Issued:
     response = base.post(
         TOKENS,
@@ -74,6 +89,7 @@ def obtain_token(base: ApiClient, credentials: dict[str, str], project_name: str
         ),
         auth="none",
     )
+    served(base, response, f"POST {TOKENS}")
     token = response.headers.get("X-Subject-Token")
     if response.status_code == 401:
         # The documented answer to a wrong user, password or domain: the operator's credential, not a break.
@@ -91,17 +107,34 @@ def obtain_token(base: ApiClient, credentials: dict[str, str], project_name: str
         raise problem
     assert token is not None
     REDACTOR.add_secret(token, "$HUAWEI_TOKEN")  # a reproducer needs a token of its own: `$HUAWEI_TOKEN`
-    body = response.json()
+    body = _json_object(response, "huawei.iam.token-issued", f"POST {TOKENS}")
     project = (body.get("token") or {}).get("project") or {}
     return Issued(token, project.get("id"), body)
+
+
+def _json_object(response: requests.Response, rule: str, request: str) -> dict[str, Any]:
+    """The answer's JSON object; a body that is none is the vendor's break of `rule`, tagged with the answer."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        problem = RuleViolation(rule, f"{request} answered {response.status_code} with a body that is no JSON object")
+        tag(problem, response)
+        raise problem
+    return body
 
 
 def lookup_project(client: ApiClient, project_name: str) -> str:
     """The project id of `project_name`, as the SDK finds it: GET /v3/projects?name=, exactly one match."""
     response = client.get(PROJECTS, params={"name": project_name})
+    served(client, response, f"GET {PROJECTS}")
     if response.status_code == 401:
         raise CredentialsRejected(f"huawei: the gateway refused the configured AK/SK (401); check {KEYS_ENV}")
-    projects = response.json().get("projects", []) if response.status_code == 200 else []
+    if response.status_code == 200:
+        projects = _json_object(response, "huawei.iam.projects", f"GET {PROJECTS}").get("projects") or []
+    else:
+        projects = []
     if len(projects) != 1:
         raise UsageError(
             f"huawei: GET /v3/projects?name={project_name} answered {response.status_code} with "
