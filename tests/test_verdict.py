@@ -187,6 +187,26 @@ def test_a_refused_credential_is_credentials_rejected_not_a_finding(cli):
     assert KEY not in result.output
 
 
+@pytest.mark.parametrize("configured", ["right", "wrong"])
+def test_a_project_id_the_keys_cannot_use_is_the_operators_to_fix(cli, configured):
+    """A HUAWEI_PROJECT_ID of another account was non-conformant with 20 findings of the vendor's (each v2
+    call answered the documented 400 ModelArts.4203 "No access permission"); the right one runs as before."""
+    project = "0123456789abcdef0123456789abcdef"
+    given = project if configured == "right" else "fedcba9876543210fedcba9876543210"
+    env = clean_env(HUAWEI_AK="AK-project-1", HUAWEI_SK="SK-project-secret-1", HUAWEI_PROJECT_ID=given)
+    credential = f"huawei:ak=AK-project-1,sk=SK-project-secret-1,project_id={project}"
+    with served("--vendor", "huawei", "--credential", credential) as urls:
+        result = cli("run", "--vendor", "huawei", "--target", f"huawei={urls['huawei']}", "-k", "iam", env=env)
+    report = result.report()
+    if configured == "right":
+        assert (result.code, report["state"]) == (0, "conformant"), result.output
+        return
+    assert result.code == 2, result.output
+    assert (report["state"], report["findings"], report["requests"]) == ("credentials-rejected", [], 2)
+    assert "refused the configured project (400 ModelArts.4203" in report["vendors"][0]["reason"]
+    assert "HUAWEI_PROJECT_ID" in result.stdout and "SK-project-secret-1" not in result.output
+
+
 def test_an_iam_201_without_its_token_header_is_a_finding_with_a_report(cli):
     credential = "huawei:iam_user=ops,iam_password=pw-123456,iam_domain=acme"
     env = clean_env(HUAWEI_IAM_USER="ops", HUAWEI_IAM_PASSWORD="pw-123456", HUAWEI_IAM_DOMAIN="acme")

@@ -19,9 +19,13 @@ from imgconf.redact import REDACTOR
 from imgconf.testing.client import ApiClient, tag
 from imgconf.vendors.huawei import DEFAULT_PROJECT_NAME
 from imgconf.vendors.huawei.auth import token_request
+from imgconf.vendors.huawei.probes import error_code
 
 TOKENS = "/v3/auth/tokens"
 PROJECTS = "/v3/projects"
+# The platform's answers to a v2 project the caller may not use (huawei.auth.project): another account's
+# project, and a token scoped to no project.
+PROJECT_REFUSED = ("ModelArts.4203", "ModelArts.0212")
 
 
 @dataclass(frozen=True)
@@ -143,6 +147,24 @@ def lookup_project(client: ApiClient, project_name: str) -> str:
     return str(projects[0]["id"])
 
 
+def check_project(client: ApiClient | None, project_id: str) -> None:
+    """Refuse a HUAWEI_PROJECT_ID the credentials cannot use, as the operator's to fix, before any test.
+
+    Asked only when it is not the project the credentials name (the lookup's, the token's): one v2 call with
+    an empty body, which the platform checks for the project before the service reads it. Its documented
+    "No access permission" (ModelArts.4203) would otherwise fail every v2 test as the vendor's finding.
+    """
+    if client is None:
+        return
+    response = client.post(f"/v2/{project_id}/image/tagging", json={})
+    if response.status_code == 400 and error_code(response) in PROJECT_REFUSED:
+        raise CredentialsRejected(
+            f"huawei: the vendor refused the configured project (400 {error_code(response)} on POST "
+            "/v2/{project_id}/image/tagging): HUAWEI_PROJECT_ID is no project of these credentials; "
+            "check HUAWEI_PROJECT_ID"
+        )
+
+
 def for_target(base: ApiClient) -> ApiClients:
     """The clients of this run's Huawei target (built once per run, kept on the run; the token obtained once)."""
     memo = base.run.memo
@@ -168,7 +190,7 @@ def _build(base: ApiClient) -> ApiClients:
         except RuleViolation as exc:
             token_error = exc
     project_id = credentials.get("project_id") or (issued.project_id if issued else None)
-    signed = None
+    signed, found = None, None
     if has_keys:
         keys = {"ak": credentials["ak"], "sk": credentials["sk"]}
         # Always one signed lookup: it is the preflight that tells a refused AK/SK from a contract break.
@@ -179,6 +201,9 @@ def _build(base: ApiClient) -> ApiClients:
         assert token_error is not None
         raise token_error
     token = with_credentials(base, {"token": issued.token, "project_id": project_id}) if issued else None
+    named = found if has_keys else (issued.project_id if issued else None)
+    if credentials.get("project_id") and project_id != named:
+        check_project(signed or token, project_id)
     lockout = None
     if credentials.get("lockout_ak") and credentials.get("lockout_sk"):
         lockout = with_credentials(
