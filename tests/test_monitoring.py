@@ -203,6 +203,20 @@ def test_a_web_server_answering_every_path_with_a_page_is_unreachable_and_stops_
     assert report["requests"] == page["sent"]["requests"] == 5  # stopped, not the whole run sent
 
 
+def test_a_recorded_wrong_url_replays_to_the_recorded_verdict(cli):
+    """The replay answers the preflight from the cassette, so it stops where the recording stopped: it had gone
+    on past the recorded answers and judged them again, non-conformant with 4 findings beside an unreachable
+    recording."""
+    with answering("text/html", PAGE) as page:
+        recorded = cli("run", "--vendor", "altum", "--target", f"altum={page['url']}", "--record", env=ANY_KEY)
+    assert recorded.code == 3, recorded.output
+    replayed = cli("run", "--replay", str(recorded.report_dir() / "cassette.yaml"), env=clean_env())
+    assert replayed.code == 3, replayed.output
+    before, after = recorded.report(), replayed.report()
+    assert (after["requests"], after["findings"]) == (before["requests"], []) == (5, [])
+    assert after["vendors"][0]["reason"] == before["vendors"][0]["reason"]
+
+
 def test_a_page_at_huaweis_project_lookup_stops_the_suite_as_unreachable(cli):
     """Huawei's project lookup comes before every test: a page there failed all 46 of them, each with a
     JSONDecodeError reported under its own rule (32 findings from one answer)."""

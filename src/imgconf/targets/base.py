@@ -62,6 +62,12 @@ class Connection:
         return self.target.paced
 
     @property
+    def preflighted(self) -> bool:
+        """The vendor's first request is its preflight: on a metered target (a replay too, which answers it from
+        the cassette as it was recorded), or one that holds the operator's credentials."""
+        return self.target.metered or self.target.operator_credentials
+
+    @property
     def base_url(self) -> str:
         return next(iter(self.urls.values()))
 

@@ -161,10 +161,11 @@ class Collector:
         unrouted[said] += 1
         sent = self.recorder.per_vendor.get(exchange.vendor, 0)
         connection = self.connections.get(exchange.vendor)
-        # On an operator's target the first answer is the preflight's (Huawei's project lookup stops on its
-        # own), which any target serving the API answers: when it and every answer after it say the API is
-        # not there, STORM_MIN of them are enough, and the rest of the run (paced, billed) is not spent.
-        if connection is not None and connection.target.operator_credentials and unrouted.total() == sent >= STORM_MIN:
+        # Where the first answer is the preflight's (Huawei's project lookup stops on its own), which any target
+        # serving the API answers: when it and every answer after it say the API is not there, STORM_MIN of
+        # them are enough, and the rest of the run (paced, billed) is not spent. A replay stops where the
+        # recording did.
+        if connection is not None and connection.preflighted and unrouted.total() == sent >= STORM_MIN:
             connection.guard.breaker.stop(NOT_THERE.format(sent=sent, said=" or ".join(sorted(unrouted))))
 
     # -- while tests run ------------------------------------------------------------------------

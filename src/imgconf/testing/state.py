@@ -103,7 +103,7 @@ class RunState:
     def _preflight(self, connection: Connection) -> ImgconfError | None:
         """On a metered target: is it there, and does it take the operator's credential? One request each."""
         target = connection.target
-        if not (target.metered or target.operator_credentials):
+        if not connection.preflighted:
             return None
         vendor = connection.vendor
         try:
