@@ -104,7 +104,9 @@ def test_an_outage_is_unreachable_not_non_conformant(cli):
     assert result.code == 3, result.output
     report = result.report()
     assert report["state"] == "unreachable"
-    assert "5xx" in report["vendors"][0]["reason"]
+    # The preflight and the four answers after it, all 5xx, are enough: the outage cost 42 requests before.
+    assert report["vendors"][0]["reason"] == "the service is failing: 5 of 5 answers were 5xx"
+    assert report["requests"] == 5
     assert "non-conformant" not in (result.report_dir() / "summary.md").read_text()
     # Its answers ran checks (the report counts them), so no output says that nothing was checked.
     assert report["vendors"][0]["coverage"]["checked"] > 0
@@ -268,6 +270,26 @@ def test_a_page_is_not_the_api_below_500_only():
     assert vendor.not_the_api(429, PAGE) is None
     assert vendor.not_the_api(200, b'{"error": "x"}') is None
     assert vendor.not_the_api(404, b"{}") == "404 Not Found"
+
+
+@pytest.mark.parametrize("mode", ["signed", "token"])
+def test_an_outage_at_huaweis_first_request_is_unreachable_not_the_operators_mistake(cli, mode):
+    """Huawei's token and project lookup come before every test: a 500 there was "set HUAWEI_PROJECT_ID"
+    (exit 2, the operator's to fix) for the lookup, and a finding of the vendor's for the token."""
+    if mode == "signed":
+        credential, env = "huawei:ak=AKOUTAGE00000001,sk=outage-secret-0001", {"HUAWEI_AK": "AKOUTAGE00000001"}
+        env["HUAWEI_SK"] = "outage-secret-0001"
+    else:
+        credential = "huawei:iam_user=ops,iam_password=outage-pw-0001,iam_domain=acme"
+        env = {"HUAWEI_IAM_USER": "ops", "HUAWEI_IAM_PASSWORD": "outage-pw-0001", "HUAWEI_IAM_DOMAIN": "acme"}
+    with served("--vendor", "huawei", "--credential", credential, "--option", "huawei.outage=true") as urls:
+        result = cli("run", "--vendor", "huawei", "--target", f"huawei={urls['huawei']}", env=clean_env(**env))
+    assert result.code == 3, result.output
+    report = result.report()
+    assert (report["state"], report["findings"], report["requests"]) == ("unreachable", [], 1)
+    first = "GET /v3/projects" if mode == "signed" else "POST /v3/auth/tokens"
+    assert report["vendors"][0]["reason"] == f"huawei: the service is failing: {first} answered 500"
+    assert "HUAWEI_PROJECT_ID" not in result.output
 
 
 def test_refused_connections_are_unreachable(cli):

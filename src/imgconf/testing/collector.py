@@ -69,6 +69,7 @@ STORM_SHARE = 0.5
 NOT_THERE = (
     "nothing at the target serves this API: every one of its {sent} answers was {said}; is the target URL right?"
 )
+FAILING = "the service is failing: {failing} of {sent} answers were 5xx"
 TAG = "imgconf_exchange"
 
 
@@ -155,18 +156,22 @@ class Collector:
     def _heard(self, exchange: Exchange) -> None:
         vendor = registry.all_vendors().get(exchange.vendor)
         said = vendor.not_the_api(exchange.status, exchange.response_body) if vendor else None
-        if said is None:
-            return
-        unrouted = self.unrouted[exchange.vendor]
-        unrouted[said] += 1
-        sent = self.recorder.per_vendor.get(exchange.vendor, 0)
+        if said is not None:
+            self.unrouted[exchange.vendor][said] += 1
         connection = self.connections.get(exchange.vendor)
-        # Where the first answer is the preflight's (Huawei's project lookup stops on its own), which any target
-        # serving the API answers: when it and every answer after it say the API is not there, STORM_MIN of
-        # them are enough, and the rest of the run (paced, billed) is not spent. A replay stops where the
-        # recording did.
-        if connection is not None and connection.preflighted and unrouted.total() == sent >= STORM_MIN:
+        # Where the first answer is the preflight's (Huawei's token and project lookup stop on their own), which
+        # any target serving the API answers: when it and every answer after it say the API is not there, or
+        # are 5xx, STORM_MIN of them are enough, and the rest of the run (paced, billed) is not spent. A replay
+        # stops where the recording did.
+        if connection is None or not connection.preflighted:
+            return
+        sent = self.recorder.per_vendor.get(exchange.vendor, 0)
+        unrouted = self.unrouted.get(exchange.vendor, Counter())
+        failing = self.recorder.server_errors.get(exchange.vendor, 0)
+        if sent >= STORM_MIN and unrouted.total() == sent:
             connection.guard.breaker.stop(NOT_THERE.format(sent=sent, said=" or ".join(sorted(unrouted))))
+        elif sent >= STORM_MIN and failing == sent:
+            connection.guard.breaker.stop(FAILING.format(failing=failing, sent=sent))
 
     # -- while tests run ------------------------------------------------------------------------
 
@@ -418,7 +423,7 @@ class Collector:
             problems.unreachable = NOT_THERE.format(sent=sent, said=" or ".join(sorted(unrouted)))
             own = []
         elif failing >= STORM_MIN and failing >= STORM_SHARE * sent:
-            problems.unreachable = f"the service is failing: {failing} of {sent} answers were 5xx"
+            problems.unreachable = FAILING.format(failing=failing, sent=sent)
             own = []
         elif throttled >= STORM_MIN and throttled >= STORM_SHARE * sent:
             retry = self.recorder.retry_after.get(vendor.id)

@@ -72,12 +72,20 @@ def with_credentials(base: ApiClient, credentials: dict[str, str]) -> ApiClient:
 
 
 def served(client: ApiClient, response: requests.Response, request: str) -> None:
-    """Stop the vendor's suite as unreachable when the answer to the run's first request is not this API's.
+    """Stop the vendor's suite as unreachable when the answer to the run's first request says the service is
+    not there to be tested.
 
-    The token and the project lookup come before every test; an answer that says there is no such path, or
-    a web page, means the target URL is wrong (or IAM has moved), and every test would trip over it.
+    The token and the project lookup come before every test, so their answer decides for all of them: a 5xx is
+    a service that is failing (an outage, not "set HUAWEI_PROJECT_ID"), a 429 that the guard could not wait out
+    one that is throttling, and an answer that says there is no such path, or a web page, a wrong target URL
+    (or IAM moved).
     """
-    said = client.vendor.not_the_api(response.status_code, response.content)
+    status = response.status_code
+    if status >= 500:
+        raise TargetUnreachable(f"huawei: the service is failing: {request} answered {status}")
+    if status == 429:
+        raise TargetUnreachable(f"huawei: throttled: {request} answered 429")
+    said = client.vendor.not_the_api(status, response.content)
     if said is not None:
         raise TargetUnreachable(
             f"huawei: nothing at the target serves this API: {request} answered {said}; is the target URL right?"
