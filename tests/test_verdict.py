@@ -207,6 +207,44 @@ def test_a_project_id_the_keys_cannot_use_is_the_operators_to_fix(cli, configure
     assert "HUAWEI_PROJECT_ID" in result.stdout and "SK-project-secret-1" not in result.output
 
 
+@pytest.mark.parametrize(
+    ("vendor", "env", "key", "said"),
+    [
+        ("identifai", "IDENTIFAI_API_KEY", "identifai-emulator-spent-key", '400 \'{"error":"Not enough credits'),
+        ("imagerecognize", "IMAGERECOGNIZE_API_KEY", "imagerecognize-emulator-spent-key", '402 \'{"status":402,'),
+    ],
+)
+def test_a_key_whose_account_cannot_pay_is_the_operators_to_fix(cli, vendor, env, key, said):
+    """A key with no credits (identifAI) or no quota left (imagerecognize) gets the vendor's documented refusal
+    on every paid request: that was non-conformant, 9 findings of identifAI's (exit 1), where the account
+    needs topping up. The run stops at the first such answer to the operator's own key."""
+    with served("--vendor", vendor) as urls:
+        result = cli("run", "--vendor", vendor, "--target", f"{vendor}={urls[vendor]}", env=clean_env(**{env: key}))
+    assert result.code == 2, result.output
+    report = result.report()
+    assert (report["state"], report["findings"]) == ("credentials-rejected", [])
+    reason = report["vendors"][0]["reason"]
+    assert f"the account of {env} cannot pay for the tests" in reason and said in reason, reason
+    assert report["requests"] < 15  # stopped, not the whole smoke run (60 and 31 requests)
+    assert key not in result.output
+
+
+def test_a_spare_key_without_credits_is_the_credits_rule_not_the_accounts(cli):
+    """The spare key a test sends on purpose (IDENTIFAI_SPENT_API_KEY) gets the same refusal: that is the
+    rule under test, and the operator's own key still pays for the rest."""
+    env = clean_env(
+        IDENTIFAI_API_KEY="identifai-emulator-partner-key", IDENTIFAI_SPENT_API_KEY="identifai-emulator-spent-key"
+    )
+    with served("--vendor", "identifai") as urls:
+        result = cli(
+            "run", "--vendor", "identifai", "--target", f"identifai={urls['identifai']}", "-k", "credits", env=env
+        )
+    assert result.code == 0, result.output
+    report = result.report()
+    assert report["state"] == "conformant"
+    assert [t["outcome"] for t in report["tests"] if "a_key_without_credits_is_refused" in t["nodeid"]] == ["passed"]
+
+
 def test_an_iam_201_without_its_token_header_is_a_finding_with_a_report(cli):
     credential = "huawei:iam_user=ops,iam_password=pw-123456,iam_domain=acme"
     env = clean_env(HUAWEI_IAM_USER="ops", HUAWEI_IAM_PASSWORD="pw-123456", HUAWEI_IAM_DOMAIN="acme")

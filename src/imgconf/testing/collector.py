@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import hypothesis
 import schemathesis
@@ -70,6 +71,12 @@ NOT_THERE = (
     "nothing at the target serves this API: every one of its {sent} answers was {said}; is the target URL right?"
 )
 FAILING = "the service is failing: {failing} of {sent} answers were 5xx"
+# The vendor said the operator's own key cannot pay for a request (`Vendor.exhausted`): nothing more is sent,
+# and the tests that tripped over that answer judged the account, not the vendor.
+EXHAUSTED = (
+    "the account of {env} cannot pay for the tests: {vendor} answered {status} '{said}' on {request}; "
+    "top up its credits, or check {env}"
+)
 TAG = "imgconf_exchange"
 
 
@@ -148,6 +155,8 @@ class Collector:
     # (`Vendor.not_the_api`). Heard here, not counted by the recorder beside its 5xx and 429s: telling them
     # takes the vendor's own gateway answer, and the wire layer knows no vendor.
     unrouted: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    # The exchanges (by seq) in which the vendor refused the operator's own key for want of funds.
+    exhausted: set[int] = field(default_factory=set)
     started: float = field(default_factory=time.time)
 
     def __post_init__(self) -> None:
@@ -159,6 +168,8 @@ class Collector:
         if said is not None:
             self.unrouted[exchange.vendor][said] += 1
         connection = self.connections.get(exchange.vendor)
+        if vendor and connection and vendor.out_of_funds(exchange.status, exchange.response_body):
+            self._out_of_funds(vendor, connection, exchange)
         # Where the first answer is the preflight's (Huawei's token and project lookup stop on their own), which
         # any target serving the API answers: when it and every answer after it say the API is not there, or
         # are 5xx, STORM_MIN of them are enough, and the rest of the run (paced, billed) is not spent. A replay
@@ -172,6 +183,28 @@ class Collector:
             connection.guard.breaker.stop(NOT_THERE.format(sent=sent, said=" or ".join(sorted(unrouted))))
         elif sent >= STORM_MIN and failing == sent:
             connection.guard.breaker.stop(FAILING.format(failing=failing, sent=sent))
+
+    def _out_of_funds(self, vendor: Vendor, connection: Connection, exchange: Exchange) -> None:
+        """The operator's own key (a required credential, not a spare key a test sends on purpose) was refused
+        for want of funds: the run stops sending to the vendor, which ends credentials-rejected."""
+        carried = [*exchange.request_headers.values(), exchange.url]
+        own = [
+            credential
+            for credential in vendor.credentials
+            if not credential.optional
+            and (value := connection.credentials.get(credential.name))
+            and (any(value in text for text in carried) or value.encode() in exchange.request_body)
+        ]
+        if not own:
+            return
+        self.exhausted.add(exchange.seq)
+        said = REDACTOR.text(" ".join(exchange.response_body[:200].decode("utf-8", "replace").split()))
+        request = f"{exchange.method} {urlsplit(exchange.url).path}"
+        problems = self.problem(vendor.id)
+        problems.credentials = problems.credentials or EXHAUSTED.format(
+            env=own[0].env, vendor=vendor.title, status=exchange.status, said=said, request=request
+        )
+        connection.guard.breaker.stop(problems.credentials)
 
     # -- while tests run ------------------------------------------------------------------------
 
@@ -356,7 +389,8 @@ class Collector:
         if fatal is not None:
             for vendor_id in options.vendors:
                 self.problem(vendor_id).error = self.problem(vendor_id).error or fatal.message
-        merged = number_findings(self.findings)
+        # A finding judged on an answer that refused the operator's key for want of funds is the account's.
+        merged = number_findings([f for f in self.findings if f.evidence.seq not in self.exhausted])
         vendors = [self._vendor(registry.get(vendor_id), merged, interrupted) for vendor_id in options.vendors]
         # A vendor that was down has no findings: what a failing service answered says nothing of its contract.
         broken = {vendor.id for vendor in vendors if vendor.state is State.NON_CONFORMANT}

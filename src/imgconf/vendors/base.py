@@ -168,6 +168,9 @@ class Vendor:
     # and a phrase of its body (a wrong target URL gets it on every request, the preflight included;
     # `not_the_api` tells it).
     unrouted: tuple[int, str] | None = None
+    # The vendor's documented answer to a key whose account cannot pay for the request (its status, None for
+    # any, and a phrase of its body): the operator's account to top up, not a contract the vendor broke.
+    exhausted: tuple[int | None, str] | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def not_the_api(self, status: int | None, body: bytes) -> str | None:
@@ -185,6 +188,13 @@ class Vendor:
         if status is not None and status < 500 and status != 429 and is_web_page(body):
             return f"a web page ({status})"
         return None
+
+    def out_of_funds(self, status: int | None, body: bytes) -> bool:
+        """Whether the answer is the vendor's refusal of a key whose account cannot pay for the request."""
+        if self.exhausted is None or status is None:
+            return False
+        expected, phrase = self.exhausted
+        return status == (expected or status) and phrase.encode() in body
 
     @cached_property
     def specs(self) -> tuple[Spec, ...]:

@@ -92,6 +92,9 @@ VENDOR = Vendor(
         "audio_urls": ("https://www.w3schools.com/html/horse.mp3",),
     },
     preflight=Preflight("GET", "/api/classifications", frozenset({401})),
+    # The seed's 400 "The user has no enough credits to perform the operation" and the spec's assumed body text
+    # "Not enough credits to perform the operation." (x-assumption identifai-credits) share this phrase.
+    exhausted=(400, "enough credits"),
     callback_probe=CallbackProbe("POST", "/api/image_fromurl", "file_url", form=True),
 )
 

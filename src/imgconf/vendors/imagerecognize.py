@@ -170,6 +170,8 @@ VENDOR = Vendor(
     ),
     auth=FormOrQueryKey(),
     preflight=Preflight("GET", "/api/v2/", frozenset({401}), params={"type": "cache"}),
+    # §2's 402 "Quota limit reached", whichever HTTP status carries it (the spec's `http_status` note).
+    exhausted=(None, "Quota limit reached"),
 )
 
 
