@@ -224,9 +224,31 @@ def test_a_key_whose_account_cannot_pay_is_the_operators_to_fix(cli, vendor, env
     report = result.report()
     assert (report["state"], report["findings"]) == ("credentials-rejected", [])
     reason = report["vendors"][0]["reason"]
-    assert f"the account of {env} cannot pay for the tests" in reason and said in reason, reason
+    assert f"the account of {env} cannot be served" in reason and said in reason, reason
+    assert reason.endswith(f"top up its {'credits' if vendor == 'identifai' else 'quota'}, or check {env}"), reason
     assert report["requests"] < 15  # stopped, not the whole smoke run (60 and 31 requests)
     assert key not in result.output
+
+
+@pytest.mark.parametrize("mode", ["signed", "token"])
+def test_an_account_not_subscribed_to_huaweis_tagging_is_the_operators_to_fix(cli, mode):
+    """Every tagging call answered 400 ModelArts.4204 "The API is not subscribed to." (the operator has not
+    subscribed in the region): findings of the vendor's before, whichever way the run authenticated."""
+    keys = {"ak": "AKUNSUBSCRIBED001", "sk": "unsubscribed-secret-001"}
+    user = {"iam_user": "ops", "iam_password": "unsubscribed-pw-001", "iam_domain": "acme"}
+    given = keys if mode == "signed" else user
+    credential = "huawei:" + ",".join(f"{name}={value}" for name, value in {**keys, **user}.items())
+    env = clean_env(**{f"HUAWEI_{name.upper()}": value for name, value in given.items()})
+    with served("--vendor", "huawei", "--credential", credential, "--option", "huawei.unsubscribed=true") as urls:
+        result = cli("run", "--vendor", "huawei", "--target", f"huawei={urls['huawei']}", env=env)
+    assert result.code == 2, result.output
+    report = result.report()
+    assert (report["state"], report["findings"]) == ("credentials-rejected", [])
+    reason = report["vendors"][0]["reason"]
+    named = "HUAWEI_AK" if mode == "signed" else "HUAWEI_IAM_USER"
+    assert reason.startswith(f"huawei: the account of {named} cannot be served: Huawei Cloud Image Tagging answered")
+    assert "ModelArts.4204" in reason and "subscribe to Image Tagging in the project's region" in reason
+    assert "unsubscribed-secret-001" not in result.output and "unsubscribed-pw-001" not in result.output
 
 
 def test_a_spare_key_without_credits_is_the_credits_rule_not_the_accounts(cli):

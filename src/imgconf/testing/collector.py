@@ -53,7 +53,7 @@ from imgconf.report.outcome import (
 )
 from imgconf.targets import Connection
 from imgconf.testing.options import SuiteOptions
-from imgconf.vendors.base import Vendor
+from imgconf.vendors.base import AccountRefusal, Vendor
 from imgconf.wire.exchange import Exchange
 from imgconf.wire.guard import NETWORK_ERRORS, HostNotAllowed
 from imgconf.wire.recorder import Recorder
@@ -71,11 +71,10 @@ NOT_THERE = (
     "nothing at the target serves this API: every one of its {sent} answers was {said}; is the target URL right?"
 )
 FAILING = "the service is failing: {failing} of {sent} answers were 5xx"
-# The vendor said the operator's own key cannot pay for a request (`Vendor.exhausted`): nothing more is sent,
-# and the tests that tripped over that answer judged the account, not the vendor.
-EXHAUSTED = (
-    "the account of {env} cannot pay for the tests: {vendor} answered {status} '{said}' on {request}; "
-    "top up its credits, or check {env}"
+# The vendor refused the operator's own key for its account (`Vendor.refusals`: no credits or quota left, the API
+# not subscribed to): nothing more is sent, and the tests that tripped over that answer judged the account.
+REFUSED_ACCOUNT = (
+    "the account of {env} cannot be served: {vendor} answered {status} '{said}' on {request}; {remedy}, or check {env}"
 )
 TAG = "imgconf_exchange"
 
@@ -155,8 +154,8 @@ class Collector:
     # (`Vendor.not_the_api`). Heard here, not counted by the recorder beside its 5xx and 429s: telling them
     # takes the vendor's own gateway answer, and the wire layer knows no vendor.
     unrouted: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
-    # The exchanges (by seq) in which the vendor refused the operator's own key for want of funds.
-    exhausted: set[int] = field(default_factory=set)
+    # The exchanges (by seq) in which the vendor refused the operator's own key for its account.
+    refused: set[int] = field(default_factory=set)
     started: float = field(default_factory=time.time)
 
     def __post_init__(self) -> None:
@@ -168,8 +167,9 @@ class Collector:
         if said is not None:
             self.unrouted[exchange.vendor][said] += 1
         connection = self.connections.get(exchange.vendor)
-        if vendor and connection and vendor.out_of_funds(exchange.status, exchange.response_body):
-            self._out_of_funds(vendor, connection, exchange)
+        refusal = vendor.refused_account(exchange.status, exchange.response_body) if vendor else None
+        if vendor and connection and refusal:
+            self._refused_account(vendor, connection, exchange, refusal)
         # Where the first answer is the preflight's (Huawei's token and project lookup stop on their own), which
         # any target serving the API answers: when it and every answer after it say the API is not there, or
         # are 5xx, STORM_MIN of them are enough, and the rest of the run (paced, billed) is not spent. A replay
@@ -184,25 +184,36 @@ class Collector:
         elif sent >= STORM_MIN and failing == sent:
             connection.guard.breaker.stop(FAILING.format(failing=failing, sent=sent))
 
-    def _out_of_funds(self, vendor: Vendor, connection: Connection, exchange: Exchange) -> None:
-        """The operator's own key (a required credential, not a spare key a test sends on purpose) was refused
-        for want of funds: the run stops sending to the vendor, which ends credentials-rejected."""
+    def _refused_account(
+        self, vendor: Vendor, connection: Connection, exchange: Exchange, refusal: AccountRefusal
+    ) -> None:
+        """The operator's own key (not a spare one a test sends on purpose) was refused for its account: the
+        run stops sending to the vendor, which ends credentials-rejected. A request is told by whether it
+        carries a spare key, since the run's own may travel as a signature or an issued token instead."""
         carried = [*exchange.request_headers.values(), exchange.url]
-        own = [
-            credential
-            for credential in vendor.credentials
-            if not credential.optional
-            and (value := connection.credentials.get(credential.name))
-            and (any(value in text for text in carried) or value.encode() in exchange.request_body)
-        ]
+
+        def sent(value: str) -> bool:
+            return any(value in text for text in carried) or value.encode() in exchange.request_body
+
+        present = [c for c in vendor.credentials if c.secret and connection.credentials.get(c.name)]
+        if any(c.spare and sent(connection.credentials[c.name]) for c in present):
+            return
+        own = [c for c in present if not c.spare]
         if not own:
             return
-        self.exhausted.add(exchange.seq)
+        self.refused.add(exchange.seq)
         said = REDACTOR.text(" ".join(exchange.response_body[:200].decode("utf-8", "replace").split()))
-        request = f"{exchange.method} {urlsplit(exchange.url).path}"
+        request = _operation(vendor, exchange) or f"{exchange.method} {urlsplit(exchange.url).path}"
         problems = self.problem(vendor.id)
-        problems.credentials = problems.credentials or EXHAUSTED.format(
-            env=own[0].env, vendor=vendor.title, status=exchange.status, said=said, request=request
+        problems.credentials = problems.credentials or vendor.id + ": " + REDACTOR.text(
+            REFUSED_ACCOUNT.format(
+                env=own[0].env,
+                vendor=vendor.title,
+                status=exchange.status,
+                said=said,
+                request=request,
+                remedy=refusal.remedy,
+            )
         )
         connection.guard.breaker.stop(problems.credentials)
 
@@ -389,8 +400,8 @@ class Collector:
         if fatal is not None:
             for vendor_id in options.vendors:
                 self.problem(vendor_id).error = self.problem(vendor_id).error or fatal.message
-        # A finding judged on an answer that refused the operator's key for want of funds is the account's.
-        merged = number_findings([f for f in self.findings if f.evidence.seq not in self.exhausted])
+        # A finding judged on an answer that refused the operator's key for its account is the account's.
+        merged = number_findings([f for f in self.findings if f.evidence.seq not in self.refused])
         vendors = [self._vendor(registry.get(vendor_id), merged, interrupted) for vendor_id in options.vendors]
         # A vendor that was down has no findings: what a failing service answered says nothing of its contract.
         broken = {vendor.id for vendor in vendors if vendor.state is State.NON_CONFORMANT}

@@ -36,6 +36,9 @@ class CredentialField:
     description: str = ""
     secret: bool = True
     optional: bool = False
+    # A second key that a test uses on purpose (to be refused, locked or throttled), never the run's own: a
+    # refusal of it is that test's rule, not the operator's account.
+    spare: bool = False
 
 
 class AuthScheme:
@@ -75,6 +78,15 @@ def _lookalike(value: str) -> str:
     )
     candidate = "".join(secrets.choice(alphabet) for _ in value) or "x"
     return candidate if candidate != value else _lookalike(value)
+
+
+@dataclass(frozen=True)
+class AccountRefusal:
+    """A vendor's documented answer to a key whose account cannot be served, and what the operator can do."""
+
+    status: int | None  # None: whichever HTTP status carries it
+    phrase: str  # a phrase of its body
+    remedy: str  # "top up its credits"
 
 
 _PAGE_START = (b"<!doctype html", b"<html", b"<head", b"<body", b"<title")
@@ -168,9 +180,9 @@ class Vendor:
     # and a phrase of its body (a wrong target URL gets it on every request, the preflight included;
     # `not_the_api` tells it).
     unrouted: tuple[int, str] | None = None
-    # The vendor's documented answer to a key whose account cannot pay for the request (its status, None for
-    # any, and a phrase of its body): the operator's account to top up, not a contract the vendor broke.
-    exhausted: tuple[int | None, str] | None = None
+    # The vendor's documented answers to a key whose account cannot be served (no credits or quota left, the
+    # API not subscribed to): the operator's account to see to, not a contract the vendor broke.
+    refusals: tuple[AccountRefusal, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def not_the_api(self, status: int | None, body: bytes) -> str | None:
@@ -189,12 +201,14 @@ class Vendor:
             return f"a web page ({status})"
         return None
 
-    def out_of_funds(self, status: int | None, body: bytes) -> bool:
-        """Whether the answer is the vendor's refusal of a key whose account cannot pay for the request."""
-        if self.exhausted is None or status is None:
-            return False
-        expected, phrase = self.exhausted
-        return status == (expected or status) and phrase.encode() in body
+    def refused_account(self, status: int | None, body: bytes) -> AccountRefusal | None:
+        """The documented refusal of the caller's account this answer is, if it is one."""
+        if status is None:
+            return None
+        for refusal in self.refusals:
+            if status == (refusal.status or status) and refusal.phrase.encode() in body:
+                return refusal
+        return None
 
     @cached_property
     def specs(self) -> tuple[Spec, ...]:

@@ -20,7 +20,15 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from imgconf import images
 from imgconf.checks import check, violated
-from imgconf.vendors.base import ApiKeyHeader, CallbackProbe, CredentialField, Preflight, RateLimit, Vendor
+from imgconf.vendors.base import (
+    AccountRefusal,
+    ApiKeyHeader,
+    CallbackProbe,
+    CredentialField,
+    Preflight,
+    RateLimit,
+    Vendor,
+)
 from imgconf.wire.negotiation import wants_json as wants_json
 
 SUBMISSIONS = frozenset(
@@ -54,18 +62,21 @@ VENDOR = Vendor(
             "IDENTIFAI_USER_API_KEY",
             "a key of a user who is not a partner (enables the partner-route 403 test)",
             optional=True,
+            spare=True,
         ),
         CredentialField(
             "spent_api_key",
             "IDENTIFAI_SPENT_API_KEY",
             "a key whose credits are used up (enables the no-credits 400 test)",
             optional=True,
+            spare=True,
         ),
         CredentialField(
             "throttled_api_key",
             "IDENTIFAI_THROTTLED_API_KEY",
             "a key the 429 test may drive past the rate limit (with --thorough; else the main key is used)",
             optional=True,
+            spare=True,
         ),
     ),
     auth=ApiKeyHeader("X-Api-Key"),
@@ -94,7 +105,7 @@ VENDOR = Vendor(
     preflight=Preflight("GET", "/api/classifications", frozenset({401})),
     # The seed's 400 "The user has no enough credits to perform the operation" and the spec's assumed body text
     # "Not enough credits to perform the operation." (x-assumption identifai-credits) share this phrase.
-    exhausted=(400, "enough credits"),
+    refusals=(AccountRefusal(400, "enough credits", "top up its credits"),),
     callback_probe=CallbackProbe("POST", "/api/image_fromurl", "file_url", form=True),
 )
 

@@ -28,7 +28,7 @@ import requests
 from schemathesis.transport.serialization import Binary
 
 from imgconf.checks import check, violated
-from imgconf.vendors.base import AuthScheme, CredentialField, Credentials, Preflight, Vendor
+from imgconf.vendors.base import AccountRefusal, AuthScheme, CredentialField, Credentials, Preflight, Vendor
 from imgconf.wire.multipart import StreamedForm
 
 if TYPE_CHECKING:
@@ -166,12 +166,13 @@ VENDOR = Vendor(
             "IMAGERECOGNIZE_EXHAUSTED_API_KEY",
             "a second key whose quota is used up: enables the 402 and cross-key cache tests (optional)",
             optional=True,
+            spare=True,
         ),
     ),
     auth=FormOrQueryKey(),
     preflight=Preflight("GET", "/api/v2/", frozenset({401}), params={"type": "cache"}),
     # §2's 402 "Quota limit reached", whichever HTTP status carries it (the spec's `http_status` note).
-    exhausted=(None, "Quota limit reached"),
+    refusals=(AccountRefusal(None, "Quota limit reached", "top up its quota"),),
 )
 
 

@@ -50,6 +50,9 @@ class HuaweiEmulator:
         self.iam = Iam(self.directory, self.gateway, self.answers)
         self.fetcher = UrlFetcher(documented_fixtures(), max_bytes=FETCH_LIMIT)
         self.rate_per_minute: int | None = config.option("rate_per_minute", None)
+        # An account that has not subscribed to the service in this region (option `unsubscribed`): ModelArts
+        # answers every tagging call 4204 once the project is the caller's, to rehearse an operator's set-up.
+        self.unsubscribed = bool(config.option("unsubscribed", False))
         self._windows: dict[tuple[str, int], int] = defaultdict(int)
 
     # -- the gateway ------------------------------------------------------------------------------
@@ -95,6 +98,8 @@ class HuaweiEmulator:
         refused = self._project_refusal(request, caller, project_id)
         if refused is not None:
             return self.answers.service(refused)
+        if self.unsubscribed:
+            return self.answers.service(answers.NOT_SUBSCRIBED)
         if not tagging.declares_json(request.headers.get("content-type")):
             return self.answers.service(answers.BAD_JSON)
         try:

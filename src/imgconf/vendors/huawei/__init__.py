@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from imgconf.vendors.base import CredentialField, Retirement, Vendor
+from imgconf.vendors.base import AccountRefusal, CredentialField, Retirement, Vendor
 from imgconf.vendors.huawei.auth import DEFAULT_PROJECT_NAME, HuaweiAuth
 
 # The X-Auth-Token the docs' examples send (§4.1, §4.2), without the docs' trailing "...": issued for the
@@ -44,9 +44,12 @@ VENDOR = Vendor(
             "HUAWEI_LOCKOUT_AK",
             "a spare AK the suite may lock for 5 minutes to test the lockout (the test is skipped without it)",
             optional=True,
+            spare=True,
         ),
-        CredentialField("lockout_sk", "HUAWEI_LOCKOUT_SK", "the SK of HUAWEI_LOCKOUT_AK", optional=True),
+        CredentialField("lockout_sk", "HUAWEI_LOCKOUT_SK", "the SK of HUAWEI_LOCKOUT_AK", optional=True, spare=True),
     ),
+    # §6.2's 400 ModelArts.4204 "The API is not subscribed to.": the service is not subscribed to in the region.
+    refusals=(AccountRefusal(400, "ModelArts.4204", "subscribe to Image Tagging in the project's region"),),
     auth=HuaweiAuth(),
     # No public image URL is documented (the docs' OBS paths are placeholders): set IMGCONF_HUAWEI_IMAGE_URLS.
     image_urls=(),
