@@ -267,6 +267,23 @@ def test_a_spare_key_without_credits_is_the_credits_rule_not_the_accounts(cli):
     assert [t["outcome"] for t in report["tests"] if "a_key_without_credits_is_refused" in t["nodeid"]] == ["passed"]
 
 
+@pytest.mark.parametrize("http_status", ["mirror", "always-200"])
+def test_imagerecognize_refusing_the_key_in_its_envelope_is_credentials_rejected(cli, http_status):
+    """Should the service answer its errors with HTTP 200 (the spec's `http_status` note), the refusal of the
+    key is the envelope's 401: that was non-conformant with 21 findings of the vendor's."""
+    option = ("--option", f'imagerecognize.http_status="{http_status}"')
+    with served("--vendor", "imagerecognize", *option) as urls:
+        env = clean_env(IMAGERECOGNIZE_API_KEY="not-a-key-of-this-account-0001")
+        result = cli(
+            "run", "--vendor", "imagerecognize", "--target", f"imagerecognize={urls['imagerecognize']}", env=env
+        )
+    assert result.code == 2, result.output
+    report = result.report()
+    assert (report["state"], report["findings"], report["requests"]) == ("credentials-rejected", [], 1)
+    said = "401 on" if http_status == "mirror" else "401 in a 200 body on"
+    assert f"the vendor refused the configured credential ({said} GET /api/v2/)" in report["vendors"][0]["reason"]
+
+
 def test_an_iam_201_without_its_token_header_is_a_finding_with_a_report(cli):
     credential = "huawei:iam_user=ops,iam_password=pw-123456,iam_domain=acme"
     env = clean_env(HUAWEI_IAM_USER="ops", HUAWEI_IAM_PASSWORD="pw-123456", HUAWEI_IAM_DOMAIN="acme")

@@ -131,10 +131,12 @@ class RunState:
             return TargetUnreachable(f"{vendor.id}: {REDACTOR.text(f'{type(exc).__name__}: {exc}')[:300]}")
         # A gateway's answer to a path it routes nowhere (API Gateway's 403 for one) is no refusal of the key:
         # the tests then find whether nothing at the target serves the API, or the probe's operation alone is gone.
-        if response.status_code in probe.refused and not vendor.not_the_api(response.status_code, response.content):
+        refused = probe.refusal(response)
+        if refused is not None and not vendor.not_the_api(response.status_code, response.content):
             secrets = [credential.env for credential in vendor.credentials if not credential.optional]
+            said = str(refused) if refused == response.status_code else f"{refused} in a {response.status_code} body"
             return CredentialsRejected(
-                f"{vendor.id}: the vendor refused the configured credential ({response.status_code} on "
+                f"{vendor.id}: the vendor refused the configured credential ({said} on "
                 f"{probe.method} {probe.path}); check {', '.join(secrets)}"
             )
         return None

@@ -129,6 +129,22 @@ class Preflight:
     params: Mapping[str, str] = field(default_factory=dict)
     json: Any = None
     data: Mapping[str, str] | None = None
+    # The field of a JSON body that carries the status where the HTTP status may not (imagerecognize's
+    # envelope, should the service answer its errors with HTTP 200): a refused status there is a refusal too.
+    status_field: str | None = None
+
+    def refusal(self, response: requests.Response) -> int | None:
+        """The refused status the answer carries, in its HTTP status or its body's status field; else None."""
+        if response.status_code in self.refused:
+            return response.status_code
+        if self.status_field is None:
+            return None
+        try:
+            body = response.json()
+        except ValueError:
+            return None
+        status = body.get(self.status_field) if isinstance(body, dict) else None
+        return status if isinstance(status, int) and status in self.refused else None
 
 
 @dataclass(frozen=True)

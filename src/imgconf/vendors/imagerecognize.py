@@ -170,7 +170,9 @@ VENDOR = Vendor(
         ),
     ),
     auth=FormOrQueryKey(),
-    preflight=Preflight("GET", "/api/v2/", frozenset({401}), params={"type": "cache"}),
+    # The key's refusal is a 401 whether the service mirrors its envelope's status in HTTP or answers 200 with
+    # it (the spec's `http_status` note; the emulator's option http_status=always-200).
+    preflight=Preflight("GET", "/api/v2/", frozenset({401}), params={"type": "cache"}, status_field="status"),
     # §2's 402 "Quota limit reached", whichever HTTP status carries it (the spec's `http_status` note).
     refusals=(AccountRefusal(None, "Quota limit reached", "top up its quota"),),
 )
