@@ -167,9 +167,10 @@ class Collector:
         if said is not None:
             self.unrouted[exchange.vendor][said] += 1
         connection = self.connections.get(exchange.vendor)
-        refusal = vendor.refused_account(exchange.status, exchange.response_body) if vendor else None
-        if vendor and connection and refusal:
-            self._refused_account(vendor, connection, exchange, refusal)
+        if vendor is not None and connection is not None:
+            refusal = vendor.refused_account(exchange.status, exchange.response_body)
+            if refusal is not None:
+                self._refused_account(vendor, connection, exchange, refusal)
         # Where the first answer is the preflight's (Huawei's token and project lookup stop on their own), which
         # any target serving the API answers: when it and every answer after it say the API is not there, or
         # are 5xx, STORM_MIN of them are enough, and the rest of the run (paced, billed) is not spent. A replay
@@ -177,12 +178,20 @@ class Collector:
         if connection is None or not connection.preflighted:
             return
         sent = self.recorder.per_vendor.get(exchange.vendor, 0)
-        unrouted = self.unrouted.get(exchange.vendor, Counter())
         failing = self.recorder.server_errors.get(exchange.vendor, 0)
-        if sent >= STORM_MIN and unrouted.total() == sent:
-            connection.guard.breaker.stop(NOT_THERE.format(sent=sent, said=" or ".join(sorted(unrouted))))
+        nothing_there = self._nothing_there(exchange.vendor)
+        if nothing_there is not None:
+            connection.guard.breaker.stop(nothing_there)
         elif sent >= STORM_MIN and failing == sent:
             connection.guard.breaker.stop(FAILING.format(failing=failing, sent=sent))
+
+    def _nothing_there(self, vendor: str) -> str | None:
+        """Why nothing at the target serves the vendor's API, when every answer (STORM_MIN at least) said so."""
+        sent = self.recorder.per_vendor.get(vendor, 0)
+        unrouted = self.unrouted.get(vendor, Counter())
+        if sent < STORM_MIN or unrouted.total() != sent:
+            return None
+        return NOT_THERE.format(sent=sent, said=" or ".join(sorted(unrouted)))
 
     def _refused_account(
         self, vendor: Vendor, connection: Connection, exchange: Exchange, refusal: AccountRefusal
@@ -192,11 +201,11 @@ class Collector:
         carries a spare key, since the run's own may travel as a signature or an issued token instead."""
         carried = [*exchange.request_headers.values(), exchange.url]
 
-        def sent(value: str) -> bool:
+        def carries(value: str) -> bool:
             return any(value in text for text in carried) or value.encode() in exchange.request_body
 
         present = [c for c in vendor.credentials if c.secret and connection.credentials.get(c.name)]
-        if any(c.spare and sent(connection.credentials[c.name]) for c in present):
+        if any(c.spare and carries(connection.credentials[c.name]) for c in present):
             return
         own = [c for c in present if not c.spare]
         if not own:
@@ -463,9 +472,9 @@ class Collector:
         sent = self.recorder.per_vendor.get(vendor.id, 0)
         failing = self.recorder.server_errors.get(vendor.id, 0)
         throttled = self.recorder.throttled.get(vendor.id, 0)
-        unrouted = self.unrouted.get(vendor.id, Counter())
-        if sent >= STORM_MIN and unrouted.total() == sent:
-            problems.unreachable = NOT_THERE.format(sent=sent, said=" or ".join(sorted(unrouted)))
+        nothing_there = self._nothing_there(vendor.id)
+        if nothing_there is not None:
+            problems.unreachable = nothing_there
             own = []
         elif failing >= STORM_MIN and failing >= STORM_SHARE * sent:
             problems.unreachable = FAILING.format(failing=failing, sent=sent)
