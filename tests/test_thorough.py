@@ -7,11 +7,13 @@ rules a run checked, and why the rest were not.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
+import requests
 
 from conftest import clean_env, served
 from imgconf import targets
@@ -20,7 +22,7 @@ from imgconf.report import wording
 from imgconf.runner.selftest import emulator_env
 from imgconf.testing.options import SuiteOptions
 from imgconf.testing.state import RunState
-from imgconf.vendors import altum
+from imgconf.vendors import altum, identifai
 
 
 def test_a_url_target_is_careful_unless_thorough_and_reaches_the_callback_on_loopback():
@@ -81,17 +83,32 @@ def test_skip_reasons_name_their_cause(reason, why):
 
 
 class _Silent:
-    """A session whose target answers but never downloads anything: it cannot reach the callback address."""
+    """A session whose target answers, with `status` and `body`, and never downloads what it is sent."""
 
-    def __init__(self) -> None:
+    def __init__(self, status: int = 200, body: bytes = b'{"status": "ok"}') -> None:
         self.sent: list[Any] = []
+        self.status, self.body = status, body
 
     def prepare_request(self, request: Any) -> Any:
         return request.prepare()
 
-    def send(self, prepared: Any, **_: Any) -> Any:
+    def send(self, prepared: Any, **_: Any) -> requests.Response:
         self.sent.append(prepared)
-        return SimpleNamespace(status_code=200)
+        response = requests.Response()
+        response.status_code, response._content = self.status, self.body
+        return response
+
+
+def _altum_connection(options: SuiteOptions, session: _Silent) -> targets.Connection:
+    return targets.Connection(
+        altum.VENDOR,
+        options.target,
+        {"altum-labelling.yaml": "http://127.0.0.1:9"},
+        {"api_key": "k"},
+        session,  # type: ignore[arg-type]
+        None,
+        (),
+    )
 
 
 def test_a_target_that_never_fetches_the_probe_image_does_not_reach_the_callback(monkeypatch):
@@ -102,19 +119,70 @@ def test_a_target_that_never_fetches_the_probe_image_does_not_reach_the_callback
     state = RunState(options)
     try:
         session = _Silent()
-        connection = targets.Connection(
-            altum.VENDOR,
-            options.target,
-            {"altum-labelling.yaml": "http://127.0.0.1:9"},
-            {"api_key": "k"},
-            session,
-            None,
-            (),
-        )  # type: ignore[arg-type]
+        connection = _altum_connection(options, session)
         assert connection.reaches_callback
         assert not state.reaches_callback(connection)
         assert not state.reaches_callback(connection) and len(session.sent) == 1, "probed once, not per test"
         assert session.sent[0].url.endswith("/labelling/url") and b"/images/" in session.sent[0].body
+    finally:
+        state.close()
+
+
+def test_an_asynchronous_apis_accepted_probe_waits_for_the_download(monkeypatch):
+    """identifAI answers a submission at once and fetches the URL in its own time: the probe waits for that,
+    where Altum's answer (labels of the downloaded image) is final."""
+    options = SuiteOptions.from_values(
+        target="identifai=http://127.0.0.1:9", vendors=["identifai"], profile=None, seed=None, drifts=None
+    )
+    state = RunState(options)
+    session = _Silent(200, b'{"identifier": "0f8fad5b-d9cb-469f-a165-70867728950e"}')
+
+    def downloaded_meanwhile(_: float) -> None:
+        (published,) = re.findall(rb"http://[^\r\n]+/images/[^\r\n]+", session.sent[0].body)
+        state.image_server.fetched.add(urlsplit(published.decode()).path)
+
+    monkeypatch.setattr("imgconf.testing.state.time.sleep", downloaded_meanwhile)
+    try:
+        connection = targets.Connection(
+            identifai.VENDOR,
+            options.target,
+            {"identifai.yaml": "http://127.0.0.1:9"},
+            {"api_key": "k"},
+            session,  # type: ignore[arg-type]
+            None,
+            (),
+        )
+        assert state.reaches_callback(connection) and len(session.sent) == 1
+    finally:
+        state.close()
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (401, b'{"detail": "Invalid API key"}'),
+        (503, b""),
+        (200, b"<!DOCTYPE html><html>Welcome</html>"),
+        (200, b'{"labels": []}'),
+    ],
+    ids=["refused", "outage", "web-page", "answered-without-downloading"],
+)
+def test_a_probe_that_cannot_download_later_is_not_waited_for(monkeypatch, status, body):
+    """Only an accepted request to an asynchronous API can start a job that downloads the image later: a
+    refusal, an outage, a web page, or Altum's answer (given once it has downloaded) is final, where every
+    wrong URL and every outage had waited out CALLBACK_WAIT (5 s)."""
+
+    def waited(_: float) -> None:
+        raise AssertionError("the probe waited for a download nothing had started")
+
+    monkeypatch.setattr("imgconf.testing.state.time.sleep", waited)
+    options = SuiteOptions.from_values(
+        target="altum=http://127.0.0.1:9", vendors=["altum"], profile=None, seed=None, drifts=None
+    )
+    state = RunState(options)
+    try:
+        session = _Silent(status, body)
+        assert not state.reaches_callback(_altum_connection(options, session)) and len(session.sent) == 1
     finally:
         state.close()
 

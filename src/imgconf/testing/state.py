@@ -206,9 +206,14 @@ class RunState:
         prepared = connection.session.prepare_request(request)
         connection.vendor.auth.apply(prepared, connection.credentials)
         try:
-            connection.session.send(prepared, timeout=PREFLIGHT_TIMEOUT)
+            response = connection.session.send(prepared, timeout=PREFLIGHT_TIMEOUT)
         except NETWORK_ERRORS:
             return False
+        accepted = response.ok and not connection.vendor.not_the_api(response.status_code, response.content)
+        if not accepted or probe.fetches_before_answering:
+            # Only an accepted request to an asynchronous API may have started a job that fetches the image
+            # later; waiting out CALLBACK_WAIT for anything else cost every wrong URL and every outage 5 s.
+            return self.image_server.was_fetched(url)
         deadline = time.monotonic() + CALLBACK_WAIT
         while not self.image_server.was_fetched(url) and time.monotonic() < deadline:
             time.sleep(0.05)

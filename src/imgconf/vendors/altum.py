@@ -18,7 +18,7 @@ VENDOR = Vendor(
     # AWS API Gateway's answer to a path no route matches, key or no key. Altum's docs print the 403 and its body
     # without saying when; that it is the gateway's unrouted answer is the research's inference (vendors-a.md).
     unrouted=(403, "Missing Authentication Token"),
-    callback_probe=CallbackProbe("POST", "/labelling/url", "url"),
+    callback_probe=CallbackProbe("POST", "/labelling/url", "url", fetches_before_answering=True),
     # A smoke run on a careful URL target sends about 49 (its URL rules included where the target reaches the
     # callback address); 60 leaves room for a few 429s waited out and retried.
     live_budget=60,

@@ -159,6 +159,9 @@ class CallbackProbe:
     path: str
     field: str  # the request's URL field
     form: bool = False  # the URL goes in a form field; else in a JSON body
+    # The vendor downloads the image before it answers (its answer holds the labels): an accepted answer with
+    # nothing fetched is final. Else (an asynchronous job) the probe waits a few seconds for the download.
+    fetches_before_answering: bool = False
 
 
 @dataclass(frozen=True)
