@@ -190,3 +190,26 @@ def test_a_signal_whose_interrupt_was_swallowed_stops_the_run_at_the_next_test()
     with pytest.raises(runner.Interrupted) as raised:
         plugin.pytest_runtest_logfinish("altum/test_x.py::test_b", None)
     assert raised.value.signal_name == "SIGINT"
+
+
+def test_an_interrupt_is_not_formatted_with_every_frames_arguments():
+    """pytest's terminal reporter renders an interrupted traceback with every frame's arguments repr'd, and
+    schemathesis' configuration objects take seconds to repr: a busy run took up to 24 s to stop on Ctrl-C."""
+
+    class Configuration:
+        def __repr__(self) -> str:
+            raise AssertionError("a frame's arguments were formatted")
+
+    def signalled(signum: int, frame: object) -> None:
+        raise runner.Interrupted("SIGINT")
+
+    def deep_in_a_test(config: Configuration) -> None:
+        signalled(signal.SIGINT, None)
+
+    try:
+        deep_in_a_test(Configuration())
+    except KeyboardInterrupt:
+        excinfo = pytest.ExceptionInfo.from_current()
+    runner.RunnerPlugin(_options("emulator", ["altum"])).pytest_keyboard_interrupt(excinfo)
+    shown = excinfo.getrepr(funcargs=True)  # as the terminal reporter's own pytest_keyboard_interrupt does next
+    assert "Interrupted: SIGINT" in str(shown)
