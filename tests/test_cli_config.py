@@ -71,7 +71,9 @@ def test_every_option_of_every_command_has_a_variable_and_a_toml_key(invoke):
 
     def walk(command: click.Command, ctx: click.Context, table: dict) -> None:
         if isinstance(command, click.Group):
-            for name, sub in command.commands.items():
+            for name in command.list_commands(ctx):  # the lazy group's: `.commands` holds those imported so far
+                sub = command.get_command(ctx, name)
+                assert sub is not None, name
                 sub_ctx = click.Context(sub, parent=ctx, info_name=name, **sub.context_settings)
                 walk(sub, sub_ctx, table.setdefault(name, {}))
             return
