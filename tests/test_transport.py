@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import importlib.util
+from types import SimpleNamespace
+from typing import Any
+
 import pytest
 import requests
 import requests.adapters
 from requests.structures import CaseInsensitiveDict
 
+from imgconf import paths
 from imgconf.errors import BudgetExhausted, TargetThrottled
+from imgconf.vendors import identifai
 from imgconf.wire.budget import Budget
 from imgconf.wire.cassette import CassetteRecorder, ReplayAdapter
 from imgconf.wire.exchange import BODY_KEEP
@@ -217,3 +223,47 @@ def test_a_streamed_form_replays_to_the_answer_recorded_for_it():
     )
     assert recorded.status_code == replayed.status_code == 413
     assert replaying.test_exchanges[-1].request_size == len(form)  # read to its end, as a transport sends it
+
+
+def _identifai_suite_check() -> tuple[Any, Any]:
+    """identifAI's suite check of its own pacing, from its module (imported as the runs import it)."""
+    path = paths.suites_dir() / "identifai" / "test_behaviour.py"
+    spec = importlib.util.spec_from_file_location("identifai_behaviour", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module, module.test_live_traffic_keeps_the_documented_rates
+
+
+class _PacedApi:
+    """What the check needs of `api`: a paced target, and GETs through the given pacer on a fake clock."""
+
+    def __init__(self, pacer: Pacer, clock: FakeClock) -> None:
+        self.target = SimpleNamespace(paced=True)
+        self.pacer, self.clock = pacer, clock
+
+    def get(self, path: str, params: object = None) -> Any:
+        with self.pacer.sending("GET"):
+            self.clock.now += 0.004  # a loopback round trip
+        return SimpleNamespace(status_code=200)
+
+
+@pytest.mark.parametrize(
+    ("limits", "kept"),
+    [(identifai.VENDOR.rate_limits, True), ((RateLimit(3, 1.0, ("GET",)),), False)],
+    ids=["identifais-pacer-from-an-empty-window", "a-pacer-allowing-3-a-second"],
+)
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnknownMarkWarning")  # the suites' marks: their ini registers them
+def test_identifais_check_of_its_own_pacing_fails_only_a_pacer_that_breaks_the_rate(monkeypatch, limits, kept):
+    """`identifai.rate-limit.kept` had timed each GET from its start: two GETs into an empty window leave at once
+    and the third starts right after them (then waits inside the pacer), so it failed a faithful run (a live run
+    of the faithful emulator, non-conformant with 1 finding) whenever no GET had just been sent."""
+    module, check = _identifai_suite_check()
+    clock = FakeClock()
+    monkeypatch.setattr(module, "time", SimpleNamespace(monotonic=clock))
+    api = _PacedApi(Pacer(limits, clock=clock, sleep=clock.sleep), clock)
+    if kept:
+        check(api)
+    else:
+        with pytest.raises(AssertionError, match="more than 2 per second"):
+            check(api)
