@@ -4,6 +4,9 @@ cases a run without them draws."""
 from __future__ import annotations
 
 import inspect
+import json
+import subprocess
+import sys
 import tomllib
 
 import pytest
@@ -183,3 +186,44 @@ def test_schemathesis_still_orders_its_mutations_through_the_memo():
     assert isinstance(mutations.ordered, memos._RememberedOrders)
     source = inspect.getsource(mutations.MutationContext._apply_one_at_target)
     assert "ordered(candidates" in source
+
+
+WARM_THEN_FORK = """
+import json, os, sys, warnings
+from hypothesis.strategies._internal import recursive
+from imgconf.runner import selftest
+import imgconf.cli
+
+if sys.argv[1] == "warm":
+    selftest.warm(["altum"])
+validated = []
+recursive.RecursiveStrategy.do_validate = lambda self: validated.append(repr(self)[:40])
+pid = os.fork()
+if pid == 0:
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    try:
+        imgconf.cli.main(["run", "--vendor", "altum", "-k", "test_contract", "--no-history", "--out", sys.argv[2]])
+    except SystemExit as done:
+        with open(os.path.join(sys.argv[2], "child.json"), "w") as out:
+            json.dump({"code": done.code, "validated": validated}, out)
+    os._exit(0)
+os.waitpid(pid, 0)
+"""
+
+
+@pytest.mark.parametrize("warm", [True, False], ids=["forked-from-warm", "fresh"])
+def test_a_run_forked_from_the_warm_process_does_not_validate_the_any_json_strategy_again(tmp_path, warm):
+    """The selftest's warm process (and the tests' fork server) validates schemathesis' arbitrary-JSON strategy
+    once: every forked run had parsed lambdas' sources to format its repr (~0.3 s a run). The fresh case shows
+    that a run does validate it, so the warm case can fail."""
+    done = subprocess.run(
+        [sys.executable, "-c", WARM_THEN_FORK, "warm" if warm else "cold", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        timeout=120,
+    )
+    child = json.loads((tmp_path / "child.json").read_text())
+    assert child["code"] == 0, done.stderr[-2000:]
+    assert bool(child["validated"]) is not warm, child["validated"]

@@ -47,7 +47,7 @@ from imgconf import vendors as registry
 from imgconf.emulator import child, forking, server
 from imgconf.emulator.drift import Drift
 from imgconf.report import html
-from imgconf.testing import profiles
+from imgconf.testing import memos, profiles
 
 RUN_TIMEOUT = 900
 # The served emulator answers in milliseconds, as in-process: its URL runs hold it to the emulator's budget.
@@ -228,6 +228,7 @@ def warm(vendors: list[str]) -> None:
         # (~0.2 s); seen here once, a run harvests only its own suite modules, to the same set of constants.
         providers = importlib.import_module("hypothesis.internal.conjecture.providers")
         getattr(providers, "_get_local_constants", lambda: None)()
+        memos.validate_any_json()
     html.template()  # every run writes report.html
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from schemathesis.generation.jsonschema import context as jsonschema_context
 from schemathesis.generation.jsonschema import strategy as jsonschema_strategy
 from schemathesis.specs.openapi import _hypothesis
 from schemathesis.specs.openapi.negative import mutations
@@ -43,6 +44,8 @@ FORMS_ATTRIBUTE = "_imgconf_form_strategies"
 # tests/test_memos.py fails, so that the memo is looked at again).
 _build_form: Any = getattr(_hypothesis, "_build_form_strategy_with_encoding", None)
 _ordered: Any = getattr(mutations, "ordered", None)
+_anything_for: Any = getattr(jsonschema_strategy, "_anything_for", None)
+_Alphabet: Any = getattr(jsonschema_context, "Alphabet", None)
 
 
 def remember_merged_config(config: Any) -> None:
@@ -176,3 +179,19 @@ def remember_mutation_orders() -> None:
     """Route schemathesis' mutation order through `_RememberedOrders` (idempotent)."""
     if _ordered is not None and not isinstance(mutations.ordered, _RememberedOrders):
         mutations.ordered = _RememberedOrders(_ordered)
+
+
+def validate_any_json() -> None:
+    """Validate, in a process that forks runs, schemathesis' arbitrary-JSON strategy each run would validate.
+
+    It is built once per alphabet and kept (`_anything_for`, an lru_cache), and Hypothesis validates it on its
+    first draw in each process: `st.recursive` formats its base's repr eagerly, and that repr describes each
+    lambda by parsing its source file. ~0.3 s of every forked run (a Huawei smoke run, measured with py-spy),
+    done once here instead; a fork inherits the validated strategy and the parsed lambdas. Validating draws
+    nothing, so no run's cases change. The alphabets are those of schemathesis' default generation config,
+    with and without NUL.
+    """
+    if _anything_for is None or _Alphabet is None:  # renamed in a schemathesis release: the runs validate it
+        return
+    for allow_x00 in (True, False):
+        _anything_for(_Alphabet(allow_x00=allow_x00)).validate()
