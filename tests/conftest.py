@@ -45,24 +45,32 @@ class Result:
 # The files that take longest, in the order xdist should start them (pyproject.toml turns off its own
 # reordering, by number of tests, which started the few-test long files last: both cores sat idle for the
 # last ~50 s while they waited). Those that mostly wait (paced to documented rate windows, backing off from
-# outages, signalled runs) come first, so their waits overlap the CPU-bound selftests; every other file
-# follows in collection order.
+# outages, signalled runs) come first, so their waits overlap the CPU-bound selftests; then the rest by their
+# time in a full run (2026-12-07: a test_memos started last had kept one worker busy ~25 s past the others);
+# every other file follows in collection order.
 LONGEST_FIRST = (
     "test_identifai_live.py",
     "test_selftest_identifai.py",
     "test_selftest_huawei.py",
     "test_selftest_altum.py",
-    "test_selftest_imagerecognize.py",
-    "test_verdict_replay.py",
-    "test_verdict.py",
-    "test_verdict_history.py",
     "test_monitoring.py",
-    "test_proxy.py",
-    "test_fuzz.py",
-    "test_workers.py",
-    "test_wheel.py",
+    "test_verdict.py",
+    "test_memos.py",
     "test_drifts.py",
+    "test_draws.py",
+    "test_proxy.py",
+    "test_selftest_imagerecognize.py",
+    "test_verdict_history.py",
+    "test_fuzz.py",
     "test_docs_site.py",
+    "test_wheel.py",
+    "test_verdict_replay.py",
+    "test_workers.py",
+    "test_cli.py",
+    "test_hypothesis_phases.py",
+    "test_cli_conventions.py",
+    "test_proxy_load.py",
+    "test_architecture.py",
 )
 
 
