@@ -23,6 +23,7 @@ from imgconf.runner.selftest import emulator_env
 from imgconf.testing.options import SuiteOptions
 from imgconf.testing.state import RunState
 from imgconf.vendors import altum, identifai
+from imgconf.vendors.base import Vendor
 
 
 def test_a_url_target_is_careful_unless_thorough_and_reaches_the_callback_on_loopback():
@@ -99,11 +100,17 @@ class _Silent:
         return response
 
 
-def _altum_connection(options: SuiteOptions, session: _Silent) -> targets.Connection:
+def _url_target(vendor: Vendor) -> SuiteOptions:
+    """A run of `vendor` alone at a URL target on a closed port (the session below answers instead)."""
+    target = f"{vendor.id}=http://127.0.0.1:9"
+    return SuiteOptions.from_values(target=target, vendors=[vendor.id], profile=None, seed=None, drifts=None)
+
+
+def _connection(vendor: Vendor, options: SuiteOptions, session: _Silent) -> targets.Connection:
     return targets.Connection(
-        altum.VENDOR,
+        vendor,
         options.target,
-        {"altum-labelling.yaml": "http://127.0.0.1:9"},
+        {vendor.spec_files[0]: "http://127.0.0.1:9"},
         {"api_key": "k"},
         session,  # type: ignore[arg-type]
         None,
@@ -113,13 +120,11 @@ def _altum_connection(options: SuiteOptions, session: _Silent) -> targets.Connec
 
 def test_a_target_that_never_fetches_the_probe_image_does_not_reach_the_callback(monkeypatch):
     monkeypatch.setattr("imgconf.testing.state.CALLBACK_WAIT", 0.1)
-    options = SuiteOptions.from_values(
-        target="altum=http://127.0.0.1:9", vendors=["altum"], profile=None, seed=None, drifts=None
-    )
+    options = _url_target(altum.VENDOR)
     state = RunState(options)
     try:
         session = _Silent()
-        connection = _altum_connection(options, session)
+        connection = _connection(altum.VENDOR, options, session)
         assert connection.reaches_callback
         assert not state.reaches_callback(connection)
         assert not state.reaches_callback(connection) and len(session.sent) == 1, "probed once, not per test"
@@ -131,9 +136,7 @@ def test_a_target_that_never_fetches_the_probe_image_does_not_reach_the_callback
 def test_an_asynchronous_apis_accepted_probe_waits_for_the_download(monkeypatch):
     """identifAI answers a submission at once and fetches the URL in its own time: the probe waits for that,
     where Altum's answer (labels of the downloaded image) is final."""
-    options = SuiteOptions.from_values(
-        target="identifai=http://127.0.0.1:9", vendors=["identifai"], profile=None, seed=None, drifts=None
-    )
+    options = _url_target(identifai.VENDOR)
     state = RunState(options)
     session = _Silent(200, b'{"identifier": "0f8fad5b-d9cb-469f-a165-70867728950e"}')
 
@@ -143,16 +146,7 @@ def test_an_asynchronous_apis_accepted_probe_waits_for_the_download(monkeypatch)
 
     monkeypatch.setattr("imgconf.testing.state.time.sleep", downloaded_meanwhile)
     try:
-        connection = targets.Connection(
-            identifai.VENDOR,
-            options.target,
-            {"identifai.yaml": "http://127.0.0.1:9"},
-            {"api_key": "k"},
-            session,  # type: ignore[arg-type]
-            None,
-            (),
-        )
-        assert state.reaches_callback(connection) and len(session.sent) == 1
+        assert state.reaches_callback(_connection(identifai.VENDOR, options, session)) and len(session.sent) == 1
     finally:
         state.close()
 
@@ -176,13 +170,11 @@ def test_a_probe_that_cannot_download_later_is_not_waited_for(monkeypatch, statu
         raise AssertionError("the probe waited for a download nothing had started")
 
     monkeypatch.setattr("imgconf.testing.state.time.sleep", waited)
-    options = SuiteOptions.from_values(
-        target="altum=http://127.0.0.1:9", vendors=["altum"], profile=None, seed=None, drifts=None
-    )
+    options = _url_target(altum.VENDOR)
     state = RunState(options)
     try:
         session = _Silent(status, body)
-        assert not state.reaches_callback(_altum_connection(options, session)) and len(session.sent) == 1
+        assert not state.reaches_callback(_connection(altum.VENDOR, options, session)) and len(session.sent) == 1
     finally:
         state.close()
 
