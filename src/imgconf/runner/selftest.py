@@ -32,9 +32,10 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -45,7 +46,7 @@ from typing import Any
 from imgconf import __version__, emulator, specs
 from imgconf import vendors as registry
 from imgconf.emulator import child, forking, server
-from imgconf.emulator.drift import Drift
+from imgconf.emulator.drift import Category, Drift
 from imgconf.report import html
 from imgconf.testing import memos, profiles
 
@@ -212,6 +213,10 @@ def warm(vendors: list[str]) -> None:
     (`WARM_MODULES`) and the report page's compiled template; a run still collects its suites itself, with
     its own options.
     """
+    # The runs fork from worker threads. tempfile finds its directory once, under a lock, on first use: a fork
+    # taken while another thread held that lock left the child waiting on it for good (seen: a run hung until
+    # RUN_TIMEOUT, its sibling thread serving a plain-schemathesis emulator). Found here, before any thread.
+    tempfile.gettempdir()
     for vendor_id in vendors:
         _ = registry.get(vendor_id).specs
         emulator.get(vendor_id)
@@ -357,6 +362,12 @@ def _batches(drifts: list[Drift]) -> list[dict[str, Drift]]:
     ]
 
 
+def _waits(drifts: Iterable[Drift]) -> bool:
+    """Whether a run of these drifts spends most of its time waiting: a latency drift answers one request in 25
+    late, and its run sleeps through each until its rule's test comes (7-18 s at the smoke profile)."""
+    return any(drift.category == Category.LATENCY for drift in drifts)
+
+
 def _not_checked(report: dict[str, Any], rules: tuple[str, ...]) -> dict[str, str]:
     """Which of `rules` the run's coverage lists as not checked, and why."""
     found: dict[str, str] = {}
@@ -392,30 +403,41 @@ class Selftest:
         if self.main is not None:
             warm(self.vendors)
         profile = profiles.get(self.profile)
-        jobs: list[Callable[[], Any]] = []
-        for seed in range(self.seeds):
-            jobs.append(partial(self._faithful, seed, work / f"faithful-{seed}"))
         # A drift's seed follows its place in the whole catalogue, so a selftest of some vendors runs each of
         # their drifts exactly as the selftest of all vendors does.
-        for index, drift in enumerate(emulator.catalogue()):
-            if drift.vendor in self.vendors:
-                jobs.append(partial(self._drift, drift, index % max(1, self.seeds), work / drift.name))
-        plain_faithful: dict[str, dict[str, Any]] = {}
-        if self.plain:
-            for vendor_id in self.vendors:
-                jobs.append(partial(self._plain_faithful, vendor_id, profile.max_examples, work))
-        drifts = [drift for drift in emulator.catalogue() if drift.vendor in self.vendors]
-        http_jobs: list[Callable[[], Any]] = []
+        seeded = [
+            (drift, index % max(1, self.seeds))
+            for index, drift in enumerate(emulator.catalogue())
+            if drift.vendor in self.vendors
+        ]
+        drifts = [drift for drift, _ in seeded]
+        # The pool starts the runs that mostly wait first, so that their sleep overlaps the others' work: started
+        # last, a latency drift's run had kept the selftest waiting on it alone, the other runs done.
+        waiting: list[Callable[[], Any]] = []
+        runs: list[Callable[[], Any]] = [
+            partial(self._faithful, seed, work / f"faithful-{seed}") for seed in range(self.seeds)
+        ]
+        for drift, seed in seeded:
+            (waiting if _waits([drift]) else runs).append(partial(self._drift, drift, seed, work / drift.name))
         for mode in self.http_modes:
-            http_jobs.append(partial(self._http_faithful, mode, work / f"http-{mode}-faithful"))
+            runs.append(partial(self._http_faithful, mode, work / f"http-{mode}-faithful"))
             for index, batch in enumerate(_batches(drifts)):
-                http_jobs.append(partial(self._http_drifts, batch, mode, work / f"http-{mode}-batch-{index}"))
+                run = partial(self._http_drifts, batch, mode, work / f"http-{mode}-batch-{index}")
+                (waiting if _waits(batch.values()) else runs).append(run)
+        if self.plain:
+            runs += [partial(self._plain_faithful, vendor_id, profile.max_examples, work) for vendor_id in self.vendors]
+            for drift in drifts:
+                (waiting if _waits([drift]) else runs).append(
+                    partial(self._plain_drift, drift, profile.max_examples, work)
+                )
         seeds: list[SeedResult] = []
         results: list[DriftResult] = []
         http_drifts: dict[tuple[str, str], dict[str, Any]] = {}
+        plain_faithful: dict[str, dict[str, Any]] = {}
+        plain_drifts: dict[str, dict[str, Any]] = {}
         self.http_faithful = {}
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            for outcome in pool.map(lambda job: job(), jobs + http_jobs):
+            for outcome in pool.map(lambda job: job(), waiting + runs):
                 if isinstance(outcome, SeedResult):
                     seeds.append(outcome)
                 elif isinstance(outcome, DriftResult):
@@ -425,30 +447,22 @@ class Selftest:
                 elif outcome[0] == "http-faithful":
                     for vendor_id, result in outcome[1].items():
                         self.http_faithful.setdefault(vendor_id, {})[outcome[2]] = result
+                elif outcome[0] == "plain-drift":
+                    plain_drifts[outcome[1]] = outcome[2]
                 else:
                     plain_faithful[outcome[1]] = outcome[2]
-            for result in results:
-                result.over_http = {mode: http_drifts[(result.drift, mode)] for mode in self.http_modes}
+        for result in results:
+            result.over_http = {mode: http_drifts[(result.drift, mode)] for mode in self.http_modes}
             if self.plain:
-                plain_runs = list(
-                    pool.map(
-                        lambda item: (
-                            item,
-                            _plain_for(
-                                registry.get(item.vendor),
-                                item.drift,
-                                0,
-                                profile.max_examples,
-                                work / f"st-{item.drift}",
-                                fork=self.main is not None,
-                            ),
-                        ),
-                        results,
-                    )
+                result.plain_schemathesis = _plain_verdict(
+                    plain_drifts[result.drift], plain_faithful.get(result.vendor, {})
                 )
-                for item, plain in plain_runs:
-                    item.plain_schemathesis = _plain_verdict(plain, plain_faithful.get(item.vendor, {}))
         return self._summary(started, seeds, sorted(results, key=lambda r: r.drift), plain_faithful, work)
+
+    def _plain_drift(self, drift: Drift, max_examples: int, work: Path) -> tuple[str, str, dict[str, Any]]:
+        workdir = work / f"st-{drift.name}"
+        plain = _plain_for(registry.get(drift.vendor), drift.name, 0, max_examples, workdir, fork=self.main is not None)
+        return ("plain-drift", drift.name, plain)
 
     def _plain_faithful(self, vendor_id: str, max_examples: int, work: Path) -> tuple[str, str, dict[str, Any]]:
         workdir = work / f"st-faithful-{vendor_id}"
