@@ -47,17 +47,20 @@ class Result:
 # last ~50 s while they waited). Those that mostly wait (paced to documented rate windows, backing off from
 # outages, signalled runs) come first, so their waits overlap the CPU-bound selftests; then the rest by their
 # time in a full run (2026-12-07: a test_memos started last had kept one worker busy ~25 s past the others);
-# every other file follows in collection order.
+# every other file follows in collection order. Among the long ones, a file that mostly waits (test_monitoring's
+# outages and 429 storms, test_verdict's throttled targets) follows one that computes: a timeline of the workers
+# (2026-12-07) had test_monitoring and test_verdict start together while identifAI's paced run still waited, the
+# two cores 11-37% idle for 20 s; started apart, the cores were 97.5% busy over the run against 95%.
 LONGEST_FIRST = (
     "test_identifai_live.py",
     "test_selftest_identifai.py",
     "test_selftest_huawei.py",
     "test_selftest_altum.py",
-    "test_monitoring.py",
-    "test_verdict.py",
     "test_memos.py",
+    "test_monitoring.py",
     "test_drifts.py",
     "test_draws.py",
+    "test_verdict.py",
     "test_proxy.py",
     "test_selftest_imagerecognize.py",
     "test_verdict_history.py",

@@ -368,6 +368,16 @@ def _waits(drifts: Iterable[Drift]) -> bool:
     return any(drift.category == Category.LATENCY for drift in drifts)
 
 
+def _spread(waiting: list[Callable[[], Any]], runs: list[Callable[[], Any]]) -> list[Callable[[], Any]]:
+    """`runs` with the `waiting` ones placed evenly among them, the first at the start: 3 among 30 go 1st, 11th
+    and 21st."""
+    order = list(runs)
+    total = len(runs) + len(waiting)
+    for index, run in enumerate(waiting):
+        order.insert(index * total // max(1, len(waiting)), run)
+    return order
+
+
 def _not_checked(report: dict[str, Any], rules: tuple[str, ...]) -> dict[str, str]:
     """Which of `rules` the run's coverage lists as not checked, and why."""
     found: dict[str, str] = {}
@@ -411,8 +421,9 @@ class Selftest:
             if drift.vendor in self.vendors
         ]
         drifts = [drift for drift, _ in seeded]
-        # The pool starts the runs that mostly wait first, so that their sleep overlaps the others' work: started
-        # last, a latency drift's run had kept the selftest waiting on it alone, the other runs done.
+        # The runs that mostly wait are spread over the pool's order, the first of them first, so that their sleep
+        # overlaps the others' work: started last, a latency drift's run had kept the selftest waiting on it alone,
+        # the other runs done; started all at once, they left both of the pool's slots asleep.
         waiting: list[Callable[[], Any]] = []
         runs: list[Callable[[], Any]] = [
             partial(self._faithful, seed, work / f"faithful-{seed}") for seed in range(self.seeds)
@@ -437,7 +448,7 @@ class Selftest:
         plain_drifts: dict[str, dict[str, Any]] = {}
         self.http_faithful = {}
         with ThreadPoolExecutor(max_workers=self.workers) as pool:
-            for outcome in pool.map(lambda job: job(), waiting + runs):
+            for outcome in pool.map(lambda job: job(), _spread(waiting, runs)):
                 if isinstance(outcome, SeedResult):
                     seeds.append(outcome)
                 elif isinstance(outcome, DriftResult):
