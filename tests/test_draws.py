@@ -29,7 +29,9 @@ def _identifai_cases(tmp_path, name: str, vendors: list[str]) -> list[str]:
 
 
 def test_a_vendors_cases_do_not_depend_on_the_vendors_beside_it(tmp_path):
-    beside_one = _identifai_cases(tmp_path, "one", ["identifai", "huawei"])
+    """identifAI alone (the fewest modules imported) against beside every vendor (the most). Without
+    draws.install() they differ (2026-12-07), as beside Huawei alone did: that run is spared."""
+    alone = _identifai_cases(tmp_path, "alone", ["identifai"])
     beside_all = _identifai_cases(tmp_path, "all", sorted(registry.all_vendors()))
-    assert len(beside_one) > 100
-    assert beside_one == beside_all
+    assert len(alone) > 100
+    assert alone == beside_all
