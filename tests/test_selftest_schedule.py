@@ -1,4 +1,5 @@
-"""imgconf.runner.selftest's schedule: which runs start first, and that none waits for runs it does not need.
+"""imgconf.runner.selftest's schedule: which runs start first, and that none waits for runs it does not need;
+and that a run forked from one of its threads cannot inherit a lock another thread holds.
 
 The runs are stood in for (the functions that start `imgconf run`, serve a URL run and start `st run`), so the
 selftest's own scheduling and bookkeeping are what run: each stand-in records when it started.
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 
 from imgconf import emulator
+from imgconf.emulator import forking
 from imgconf.emulator.drift import Category
 from imgconf.runner import selftest
 
@@ -102,9 +104,26 @@ def test_a_plain_run_does_not_wait_for_every_imgconf_run_to_end(stand_ins: Stand
         assert item["plain_schemathesis"]["applicable"], item
 
 
-def test_the_warm_process_finds_the_temporary_directory_before_any_run_forks(monkeypatch: pytest.MonkeyPatch) -> None:
-    """tempfile finds its directory once, under a lock: a run forked while a sibling thread held it (serving a
-    plain-schemathesis emulator) waited on that lock until its timeout, 900 s."""
+def test_a_run_forked_while_another_thread_holds_tempfiles_lock_does_not_hang(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """tempfile finds its directory once, under a lock: a selftest run forked while a sibling thread held it
+    (serving a plain-schemathesis emulator) waited on that lock until its timeout, 900 s. Here a thread holds
+    that lock (tempfile's private `_once_lock`) as the fork is taken; the child then needs the directory."""
     monkeypatch.setattr(tempfile, "tempdir", None)
-    selftest.warm([VENDOR])
-    assert tempfile.tempdir is not None
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with tempfile._once_lock:  # type: ignore[attr-defined]
+            held.set()
+            release.wait(0.5)
+
+    sibling = threading.Thread(target=hold)
+    sibling.start()
+    held.wait(5)
+    try:
+        pid = forking.start(lambda: 0 if tempfile.gettempdir() else 1, tmp_path / "child.log")
+    finally:
+        release.set()
+        sibling.join()
+    assert forking.wait(pid, timeout=10) == 0

@@ -17,6 +17,7 @@ import gc
 import os
 import signal
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -56,6 +57,11 @@ def start(target: Callable[[], object], log: Path, *, own_group: bool = False) -
         for stream in (sys.stdout, sys.stderr):  # else what they buffer is written again by the child
             with contextlib.suppress(Exception):
                 stream.flush()
+        # tempfile finds its directory once, under a lock of its own, on first use: a fork taken while another
+        # thread held that lock left the child waiting on it for good (seen: a selftest run hung until its
+        # timeout, a sibling thread serving a plain-schemathesis emulator). Found here first (it waits for that
+        # thread if it must), the lock is never taken again.
+        tempfile.gettempdir()
         pid = os.fork()
     if pid:
         if own_group:

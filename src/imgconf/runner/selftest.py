@@ -32,7 +32,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterable
@@ -213,10 +212,6 @@ def warm(vendors: list[str]) -> None:
     (`WARM_MODULES`) and the report page's compiled template; a run still collects its suites itself, with
     its own options.
     """
-    # The runs fork from worker threads. tempfile finds its directory once, under a lock, on first use: a fork
-    # taken while another thread held that lock left the child waiting on it for good (seen: a run hung until
-    # RUN_TIMEOUT, its sibling thread serving a plain-schemathesis emulator). Found here, before any thread.
-    tempfile.gettempdir()
     for vendor_id in vendors:
         _ = registry.get(vendor_id).specs
         emulator.get(vendor_id)
@@ -374,7 +369,7 @@ def _spread(waiting: list[Callable[[], Any]], runs: list[Callable[[], Any]]) -> 
     order = list(runs)
     total = len(runs) + len(waiting)
     for index, run in enumerate(waiting):
-        order.insert(index * total // max(1, len(waiting)), run)
+        order.insert(index * total // len(waiting), run)
     return order
 
 
@@ -425,22 +420,24 @@ class Selftest:
         # overlaps the others' work: started last, a latency drift's run had kept the selftest waiting on it alone,
         # the other runs done; started all at once, they left both of the pool's slots asleep.
         waiting: list[Callable[[], Any]] = []
-        runs: list[Callable[[], Any]] = [
-            partial(self._faithful, seed, work / f"faithful-{seed}") for seed in range(self.seeds)
-        ]
+        runs: list[Callable[[], Any]] = []
+
+        def queue(run: Callable[[], Any], drifts: Iterable[Drift] = ()) -> None:
+            (waiting if _waits(drifts) else runs).append(run)
+
+        for seed in range(self.seeds):
+            queue(partial(self._faithful, seed, work / f"faithful-{seed}"))
         for drift, seed in seeded:
-            (waiting if _waits([drift]) else runs).append(partial(self._drift, drift, seed, work / drift.name))
+            queue(partial(self._drift, drift, seed, work / drift.name), [drift])
         for mode in self.http_modes:
-            runs.append(partial(self._http_faithful, mode, work / f"http-{mode}-faithful"))
+            queue(partial(self._http_faithful, mode, work / f"http-{mode}-faithful"))
             for index, batch in enumerate(_batches(drifts)):
-                run = partial(self._http_drifts, batch, mode, work / f"http-{mode}-batch-{index}")
-                (waiting if _waits(batch.values()) else runs).append(run)
+                queue(partial(self._http_drifts, batch, mode, work / f"http-{mode}-batch-{index}"), batch.values())
         if self.plain:
-            runs += [partial(self._plain_faithful, vendor_id, profile.max_examples, work) for vendor_id in self.vendors]
+            for vendor_id in self.vendors:
+                queue(partial(self._plain, vendor_id, None, profile.max_examples, work))
             for drift in drifts:
-                (waiting if _waits([drift]) else runs).append(
-                    partial(self._plain_drift, drift, profile.max_examples, work)
-                )
+                queue(partial(self._plain, drift.vendor, drift, profile.max_examples, work), [drift])
         seeds: list[SeedResult] = []
         results: list[DriftResult] = []
         http_drifts: dict[tuple[str, str], dict[str, Any]] = {}
@@ -458,10 +455,10 @@ class Selftest:
                 elif outcome[0] == "http-faithful":
                     for vendor_id, result in outcome[1].items():
                         self.http_faithful.setdefault(vendor_id, {})[outcome[2]] = result
-                elif outcome[0] == "plain-drift":
-                    plain_drifts[outcome[1]] = outcome[2]
+                elif outcome[2] is None:  # ("plain", vendor, drift or None, its result)
+                    plain_faithful[outcome[1]] = outcome[3]
                 else:
-                    plain_faithful[outcome[1]] = outcome[2]
+                    plain_drifts[outcome[2]] = outcome[3]
         for result in results:
             result.over_http = {mode: http_drifts[(result.drift, mode)] for mode in self.http_modes}
             if self.plain:
@@ -470,15 +467,14 @@ class Selftest:
                 )
         return self._summary(started, seeds, sorted(results, key=lambda r: r.drift), plain_faithful, work)
 
-    def _plain_drift(self, drift: Drift, max_examples: int, work: Path) -> tuple[str, str, dict[str, Any]]:
-        workdir = work / f"st-{drift.name}"
-        plain = _plain_for(registry.get(drift.vendor), drift.name, 0, max_examples, workdir, fork=self.main is not None)
-        return ("plain-drift", drift.name, plain)
-
-    def _plain_faithful(self, vendor_id: str, max_examples: int, work: Path) -> tuple[str, str, dict[str, Any]]:
-        workdir = work / f"st-faithful-{vendor_id}"
-        plain = _plain_for(registry.get(vendor_id), None, 0, max_examples, workdir, fork=self.main is not None)
-        return ("plain", vendor_id, plain)
+    def _plain(
+        self, vendor_id: str, drift: Drift | None, max_examples: int, work: Path
+    ) -> tuple[str, str, str | None, dict[str, Any]]:
+        """Plain `st run` against the vendor's faithful emulator (`drift` None) or against that drift."""
+        name = drift.name if drift else None
+        workdir = work / (f"st-{name}" if name else f"st-faithful-{vendor_id}")
+        plain = _plain_for(registry.get(vendor_id), name, 0, max_examples, workdir, fork=self.main is not None)
+        return ("plain", vendor_id, name, plain)
 
     def _http_drifts(
         self, batch: dict[str, Drift], mode: str, out: Path
