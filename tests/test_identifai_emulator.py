@@ -214,6 +214,18 @@ def test_speech_segments_are_chunk_details_alone_and_details_clips_in_lists() ->
     assert listed[0]["details"]["clips"] == single["chunk_details"] and "chunk_details" not in listed[0]
 
 
+@pytest.mark.parametrize(
+    ("seed", "seconds", "digest"),
+    [(0, 1.0, "da1e2b03b47be92d"), (65536, 1.0, "7c234ae0191ad417"), (3, 0.5, "97c19bed1675dd78")],
+)
+def test_a_sample_clip_is_the_same_bytes_for_its_seed_in_every_release(seed: int, seconds: float, digest: str) -> None:
+    """A cassette recorded with an audio case replays only if the clip drawn for its seed is byte for byte the
+    same: these are the clips sample_wav made before it was rewritten for speed (2026-12-07)."""
+    clip = identifai.sample_wav.__wrapped__(seed, seconds)
+    assert hashlib.sha256(clip).hexdigest()[:16] == digest
+    assert clip[:4] == b"RIFF" and clip[8:12] == b"WAVE" and len(clip) == 44 + int(seconds * 8000) * 2
+
+
 def test_partner_routes_are_for_partners_and_paginate() -> None:
     session = client()
     user = {"X-Api-Key": KEYS["user_api_key"]}

@@ -116,16 +116,28 @@ VENDOR = Vendor(
 def sample_wav(seed: int, seconds: float = 4.0, rate: int = 8000) -> bytes:
     """A real WAV clip (16-bit mono): a few gliding tones, different for every seed.
 
-    A pure function of its arguments, so clips are kept once made: the contract tests draw one per case,
-    mostly from a few small seeds, and a 1 s clip costs 16 ms to make against 0.3 µs to recall.
+    A pure function of its arguments, so clips are kept once made. The contract tests draw one per audio case
+    from a seed up to 65,536, so most are new: an identifAI smoke run makes 14 and finds 3 again.
     """
     rng = random.Random(seed)
-    tones = [(rng.uniform(120, 400), rng.uniform(0.2, 0.5)) for _ in range(3)]
-    samples = []
-    for index in range(int(seconds * rate)):
-        t = index / rate
-        value = sum(amplitude * math.sin(2 * math.pi * (pitch + 30 * t) * t) for pitch, amplitude in tones)
-        samples.append(max(-32767, min(32767, int(value * 12000))))
+    (pitch1, amplitude1), (pitch2, amplitude2), (pitch3, amplitude3) = (
+        (rng.uniform(120, 400), rng.uniform(0.2, 0.5)) for _ in range(3)
+    )
+    # The tones summed inline, not through a generator per sample: the same floating-point operations in the
+    # same order, so the same bytes for every seed (a recorded cassette's audio still replays), in a third of
+    # the time (a 1 s clip: 22 -> 8 ms). Three amplitudes of at most 0.5 peak at 18,000: nothing to clamp.
+    sin, turn = math.sin, 2 * math.pi
+    samples = [
+        int(
+            (
+                amplitude1 * sin(turn * (pitch1 + 30 * t) * t)
+                + amplitude2 * sin(turn * (pitch2 + 30 * t) * t)
+                + amplitude3 * sin(turn * (pitch3 + 30 * t) * t)
+            )
+            * 12000
+        )
+        for t in (index / rate for index in range(int(seconds * rate)))
+    ]
     buffer = io.BytesIO()
     with wave.open(buffer, "wb") as clip:
         clip.setnchannels(1)
