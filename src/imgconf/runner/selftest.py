@@ -15,8 +15,10 @@ Each run is a child process, so that no run can leak state into another. Given t
 entry point (`main`), the children are forks of this process after it has imported imgconf and loaded the
 specs once, rather than fresh interpreters that each pay ~2.5-3 s for that before their first request
 (most of a smoke run's time: 48 drifts, measured 6.9 s -> 2.4 s for an Altum run); the drifted emulators
-that plain schemathesis is pointed at are forked the same way. `st run` itself stays a fresh process: it
-is the plain tool, and must not see anything imgconf registers with schemathesis.
+that plain schemathesis is pointed at are forked the same way. `st run` itself never runs in a process that has
+imported imgconf: it is the plain tool, and must not see anything imgconf registers with schemathesis. Its
+runs are forks of one interpreter that has imported schemathesis alone (runner/plain_st.py), each the same
+`python -m schemathesis.cli` a fresh process would be, without its ~1.2 s of imports.
 
 With `over_http`, each drift is also served as `imgconf emulator serve --drift NAME` and the suite run against
 it as a URL target (the operator's view of a staging deployment): in the default careful mode, and with
@@ -27,6 +29,7 @@ drift whose rule a careful run checks (a drift whose rules the run's coverage li
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
@@ -47,6 +50,7 @@ from imgconf import vendors as registry
 from imgconf.emulator import child, forking, server
 from imgconf.emulator.drift import Category, Drift
 from imgconf.report import html
+from imgconf.runner import plain_st
 from imgconf.testing import memos, profiles
 
 RUN_TIMEOUT = 900
@@ -249,7 +253,7 @@ def _toml(config: dict[str, Any]) -> str:
 
 
 def plain_schemathesis(
-    vendor: registry.Vendor, base_url: str, seed: int, max_examples: int, workdir: Path
+    vendor: registry.Vendor, base_url: str, seed: int, max_examples: int, workdir: Path, st: plain_st.Server
 ) -> dict[str, Any]:
     """`st run` with its default checks on each of the vendor's specs; the failures it reports, by key."""
     credentials = dict(emulator.get(vendor.id).default_credentials[0])
@@ -265,9 +269,6 @@ def plain_schemathesis(
     for spec_file in vendor.spec_files:
         report_dir = workdir / Path(spec_file).stem
         command = [
-            sys.executable,
-            "-m",
-            "schemathesis.cli",
             "--config-file",
             str(config_path),
             "run",
@@ -289,7 +290,7 @@ def plain_schemathesis(
             "1",
         ]
         try:
-            subprocess.run(command, capture_output=True, text=True, timeout=RUN_TIMEOUT)
+            st.run(command, workdir / f"{Path(spec_file).stem}.log", timeout=RUN_TIMEOUT)
         except subprocess.TimeoutExpired:
             return {"applicable": True, "error": "st run timed out"}
         reports = sorted(report_dir.glob("*.json"))
@@ -304,12 +305,18 @@ def plain_schemathesis(
 
 
 def _plain_for(
-    vendor: registry.Vendor, drift: str | None, seed: int, max_examples: int, workdir: Path, fork: bool = False
+    vendor: registry.Vendor,
+    drift: str | None,
+    seed: int,
+    max_examples: int,
+    workdir: Path,
+    st: plain_st.Server,
+    fork: bool = False,
 ) -> dict[str, Any]:
     drifts = {vendor.id: frozenset({drift})} if drift else {}
     serving = server.forked if fork else child.spawned
     with serving([vendor.id], drifts) as urls:
-        return plain_schemathesis(vendor, urls[vendor.id], seed, max_examples, workdir)
+        return plain_schemathesis(vendor, urls[vendor.id], seed, max_examples, workdir, st)
 
 
 # -- the whole selftest --------------------------------------------------------------------------------
@@ -433,18 +440,23 @@ class Selftest:
             queue(partial(self._http_faithful, mode, work / f"http-{mode}-faithful"))
             for index, batch in enumerate(_batches(drifts)):
                 queue(partial(self._http_drifts, batch, mode, work / f"http-{mode}-batch-{index}"), batch.values())
-        if self.plain:
+        # Plain `st run` is forked from an interpreter that has imported schemathesis alone (runner/plain_st.py).
+        st = plain_st.Server() if self.plain else None
+        if st is not None:
             for vendor_id in self.vendors:
-                queue(partial(self._plain, vendor_id, None, profile.max_examples, work))
+                queue(partial(self._plain, st, vendor_id, None, profile.max_examples, work))
             for drift in drifts:
-                queue(partial(self._plain, drift.vendor, drift, profile.max_examples, work), [drift])
+                queue(partial(self._plain, st, drift.vendor, drift, profile.max_examples, work), [drift])
         seeds: list[SeedResult] = []
         results: list[DriftResult] = []
         http_drifts: dict[tuple[str, str], dict[str, Any]] = {}
         plain_faithful: dict[str, dict[str, Any]] = {}
         plain_drifts: dict[str, dict[str, Any]] = {}
         self.http_faithful = {}
-        with ThreadPoolExecutor(max_workers=self.workers) as pool:
+        # The server inside the pool: left by Ctrl-C or a failure, it stops its `st` runs before the pool waits.
+        with ThreadPoolExecutor(max_workers=self.workers) as pool, contextlib.ExitStack() as stack:
+            if st is not None:
+                stack.enter_context(st)
             for outcome in pool.map(lambda job: job(), _spread(waiting, runs)):
                 if isinstance(outcome, SeedResult):
                     seeds.append(outcome)
@@ -468,12 +480,12 @@ class Selftest:
         return self._summary(started, seeds, sorted(results, key=lambda r: r.drift), plain_faithful, work)
 
     def _plain(
-        self, vendor_id: str, drift: Drift | None, max_examples: int, work: Path
+        self, st: plain_st.Server, vendor_id: str, drift: Drift | None, max_examples: int, work: Path
     ) -> tuple[str, str, str | None, dict[str, Any]]:
         """Plain `st run` against the vendor's faithful emulator (`drift` None) or against that drift."""
         name = drift.name if drift else None
         workdir = work / (f"st-{name}" if name else f"st-faithful-{vendor_id}")
-        plain = _plain_for(registry.get(vendor_id), name, 0, max_examples, workdir, fork=self.main is not None)
+        plain = _plain_for(registry.get(vendor_id), name, 0, max_examples, workdir, st, fork=self.main is not None)
         return ("plain", vendor_id, name, plain)
 
     def _http_drifts(
