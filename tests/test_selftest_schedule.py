@@ -127,3 +127,20 @@ def test_a_run_forked_while_another_thread_holds_tempfiles_lock_does_not_hang(
         release.set()
         sibling.join()
     assert forking.wait(pid, timeout=10) == 0
+
+
+@pytest.mark.parametrize(("code", "exit_code"), [(130, 130), (143, 143)])
+def test_a_run_stopped_by_a_signal_interrupts_the_selftest_instead_of_escaping_a_drift(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, code: int, exit_code: int
+) -> None:
+    """A drift's run that a signal stopped (it exits 130 or 143) was counted as an escaped drift when the selftest
+    itself ignored SIGINT (started with `&` from a script): the user's Ctrl-C reported as the suite's blind spot."""
+
+    def launch(main: Any, argv: list[str], out: Path, env: dict[str, str]) -> tuple[int, str]:
+        return (code, "") if any(arg == "--drift" for arg in argv) else (0, "")
+
+    monkeypatch.setattr(selftest, "_launch", launch)
+    monkeypatch.setattr(selftest, "_url_run", StandIns().url_run)
+    with pytest.raises(KeyboardInterrupt) as raised:
+        selftest.Selftest([VENDOR], seeds=1, profile="smoke", workers=2, plain=False).run(tmp_path)
+    assert getattr(raised.value, "signal_name", None) == ("SIGTERM" if exit_code == 143 else "SIGINT")
