@@ -20,6 +20,7 @@ from pathlib import Path
 from conftest import served
 from imgconf import emulator, specs, vendors
 from imgconf.runner import plain_st
+from imgconf.runner.selftest import _toml  # the selftest's own plain-schemathesis config
 
 SEED = 15
 # Examples per operation, chosen so each spec sends 160-330 cases (identifAI, with 22 operations and its coverage
@@ -33,14 +34,6 @@ EXAMPLES = {
 }
 TIME_BOUND = 180.0  # a hung run, not a slow machine: these cases took 18 s quiet, 20 s in CI, 29 s beside 3 busy loops
 SERVER_ERRORS = {"ST101", "ST102"}  # schemathesis' not_a_server_error failures (5xx, and 5xx on a bad Content-Type)
-
-
-def _toml(config: dict[str, dict[str, str]]) -> str:
-    lines = []
-    for table, values in config.items():
-        lines.append(f"[{table}]")
-        lines.extend(f"{json.dumps(key)} = {json.dumps(value)}" for key, value in values.items())
-    return "\n".join(lines) + "\n"
 
 
 def _config(vendor: str, base_url: str) -> dict[str, dict[str, str]]:

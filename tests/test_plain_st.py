@@ -98,6 +98,20 @@ def test_a_run_past_its_time_is_killed(st, tmp_path):
     assert st.run(["--version"], tmp_path / "after.log") == 0  # the server serves on
 
 
+def test_a_run_given_up_before_it_started_is_killed_and_the_server_serves_on(st, tmp_path):
+    """Its start is reported after its caller stopped waiting: it used to run on unkilled (the caller then waited
+    10 s for an exit that never came), and a start reported later still crashed the reader for every later run."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/openapi.json"
+        started = time.monotonic()
+        with pytest.raises(subprocess.TimeoutExpired):
+            st.run(["run", url], tmp_path / "abandoned.log", timeout=0)
+        assert time.monotonic() - started < 8  # killed once its start was reported, not waited out
+    assert st.run(["--version"], tmp_path / "after.log", timeout=60) == 0
+
+
 def test_the_server_imports_nothing_of_imgconf_but_itself():
     """What the server imports: this module (it imports only the standard library) and the warm modules."""
     code = (

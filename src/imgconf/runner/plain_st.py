@@ -108,10 +108,17 @@ def serve() -> None:
                 say(f"exited {pid} {os.waitstatus_to_exitcode(status)}")
 
 
+def _kill(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):  # it has just ended
+        os.kill(pid, signal.SIGKILL)
+
+
 @dataclass
 class _Run:
+    ident: int
     pid: int | None = None
     code: int | None = None
+    abandoned: bool = False  # its caller stopped waiting: killed as soon as its pid is known
     done: threading.Event = field(default_factory=threading.Event)
 
 
@@ -142,8 +149,11 @@ class Server:
                     run = self._runs[int(first)]
                     run.pid = int(second)
                     self._by_pid[run.pid] = run
+                    if run.abandoned:  # timed out before it had even started
+                        _kill(run.pid)
                 else:
                     run = self._by_pid.pop(int(first))
+                    del self._runs[run.ident]
                     run.code = int(second)
                     run.done.set()
         with self._lock:  # the server is gone: whatever still runs has no exit to report
@@ -155,44 +165,37 @@ class Server:
     def run(self, argv: list[str], log: Path, cwd: Path | None = None, timeout: float | None = None) -> int:
         """`st ARGV`'s exit code, its output in `log`; killed past `timeout` (raises `subprocess.TimeoutExpired`)."""
         assert self._process.stdin is not None
-        run = _Run()
         with self._lock:
-            ident = self._next
+            run = self._runs[self._next] = _Run(self._next)
             self._next += 1
-            self._runs[ident] = run
-            line = json.dumps({"id": ident, "argv": argv, "cwd": str(cwd or Path.cwd()), "log": str(log)})
+            line = json.dumps({"id": run.ident, "argv": argv, "cwd": str(cwd or Path.cwd()), "log": str(log)})
             self._process.stdin.write(line.encode() + b"\n")
             self._process.stdin.flush()
-        try:
-            if not run.done.wait(timeout):
-                with self._lock:
-                    pid = run.pid
-                if pid is not None:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(pid, signal.SIGKILL)
-                run.done.wait(10)
-                raise subprocess.TimeoutExpired(["st", *argv], timeout or 0)
-            assert run.code is not None
-            return run.code
-        finally:
+        if not run.done.wait(timeout):
             with self._lock:
-                self._runs.pop(ident, None)
+                run.abandoned = True
+                if run.pid is not None:
+                    _kill(run.pid)
+            run.done.wait(10)
+            raise subprocess.TimeoutExpired(["st", *argv], timeout or 0)
+        assert run.code is not None
+        return run.code
 
     def close(self, stop: bool = False) -> None:
         """End the server once its runs have ended, or (`stop`, or past 30 s) kill it and every run at once."""
         if stop:
-            self._kill()
+            self._kill_group()
         if self._process.stdin is not None:
             with contextlib.suppress(OSError):
                 self._process.stdin.close()
         try:
             self._process.wait(30)
         except subprocess.TimeoutExpired:
-            self._kill()
+            self._kill_group()
             self._process.wait()
         self._reader.join(5)
 
-    def _kill(self) -> None:
+    def _kill_group(self) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self._process.pid, signal.SIGKILL)
 

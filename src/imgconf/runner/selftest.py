@@ -473,9 +473,7 @@ class Selftest:
         plain_drifts: dict[str, dict[str, Any]] = {}
         self.http_faithful = {}
         # The server inside the pool: left by Ctrl-C or a failure, it stops its `st` runs before the pool waits.
-        with ThreadPoolExecutor(max_workers=self.workers) as pool, contextlib.ExitStack() as stack:
-            if st is not None:
-                stack.enter_context(st)
+        with ThreadPoolExecutor(max_workers=self.workers) as pool, st or contextlib.nullcontext():
             for outcome in pool.map(lambda job: job(), _spread(waiting, runs)):
                 if isinstance(outcome, SeedResult):
                     seeds.append(outcome)
