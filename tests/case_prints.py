@@ -2,7 +2,8 @@
 
 Loaded into `imgconf run`'s in-process pytest through `PYTEST_PLUGINS=case_prints` (this folder is on the
 tests' fork server's path). `IMGCONF_TEST_CASE_PRINTS` names the file; with `IMGCONF_TEST_NO_MEMOS=1` the run
-loads its schemas without imgconf.testing.memos, as schemathesis alone would build and configure them.
+loads its schemas without imgconf.testing.memos and draws examples at collection (no imgconf.testing.deferred),
+as schemathesis alone would build, configure and draw them.
 A fingerprint is the case's method, path, media type, headers, query and body, bytes as digests, and the
 loopback ports of the run's own servers (which differ between runs) as PORT.
 """
@@ -22,7 +23,7 @@ from schemathesis.generation.jsonschema import strategy as jsonschema_strategy
 from schemathesis.specs.openapi import _hypothesis
 from schemathesis.specs.openapi.negative import mutations
 
-from imgconf.testing import client, memos
+from imgconf.testing import client, deferred, memos
 
 OUT = Path(os.environ["IMGCONF_TEST_CASE_PRINTS"])
 PRINTS: list[str] = []
@@ -37,6 +38,9 @@ if os.environ.get("IMGCONF_TEST_NO_MEMOS") == "1":
     _hypothesis._build_form_strategy_with_encoding = memos._build_form
     jsonschema_strategy.st = strategies
     mutations.ordered = memos._ordered
+    # Examples and coverage cases drawn at collection, as schemathesis draws them.
+    deferred.install = lambda: None  # type: ignore[assignment]
+    deferred.uninstall()
 
 
 def _plain(value: Any) -> Any:

@@ -14,6 +14,7 @@ import gc
 import json
 import subprocess
 import sys
+from functools import partial
 from types import SimpleNamespace
 from typing import Any
 
@@ -30,7 +31,7 @@ from imgconf.emulator.config import EmulatorConfig
 from imgconf.emulator.huawei import answers, tagging
 from imgconf.emulator.identifai import DEFAULT_CREDENTIALS, create_app, media
 from imgconf.runner import run
-from imgconf.testing import plugin
+from imgconf.testing import deferred, plugin
 from imgconf.vendors.huawei import probes
 from imgconf.wire import signing, streamed
 from imgconf.wire.multipart import StreamedForm
@@ -179,7 +180,8 @@ def _item(function: Any, config: Any) -> Any:
 
 def test_explicit_examples_are_let_go_after_the_last_item_that_runs_them() -> None:
     """A parametrized test shares one function, and so one list of examples, between its items: the list is
-    emptied only after the last of them, and a test without examples is left alone."""
+    emptied only after the last of them, what a test left undrawn is dropped with it, and a test without
+    examples is left alone."""
 
     @hypothesis.example(n=1)
     @hypothesis.given(n=hypothesis.strategies.integers())
@@ -191,8 +193,15 @@ def test_explicit_examples_are_let_go_after_the_last_item_that_runs_them() -> No
     def alone(n: int) -> None:
         pass
 
+    @hypothesis.given(n=hypothesis.strategies.integers())
+    def undrawn(n: int) -> None:  # examples collection left to draw, for a test never called (passed over)
+        pass
+
+    undrawn.__dict__[deferred.PENDING] = [lambda: hypothesis.example(n=3)(undrawn)]
+
     config = SimpleNamespace(stash={})  # a dict has what the plugin uses of pytest's Stash: `get`, item access
     items = [_item(shared, config), _item(alone, config), _item(shared, config), _item(lambda: None, config)]
+    items.append(_item(undrawn, config))
     plugin.pytest_collection_finish(SimpleNamespace(items=items, config=config))
     try:
         examples = plugin.explicit_examples(items[0])
@@ -205,8 +214,26 @@ def test_explicit_examples_are_let_go_after_the_last_item_that_runs_them() -> No
         plugin.pytest_runtest_teardown(items[2])
         assert examples == []
         plugin.pytest_runtest_teardown(items[3])  # nothing to let go, nothing raised
+        assert deferred.pending(undrawn)
+        plugin.pytest_runtest_teardown(items[4])
+        assert not deferred.pending(undrawn) and plugin.explicit_examples(items[4]) is None, "never drawn, let go"
     finally:
         gc.unfreeze()
+
+
+def test_a_tests_examples_are_drawn_when_it_is_called_in_the_order_collection_left_them() -> None:
+    """The plugin draws what `deferred` left on a test function as the test is called, once, in order."""
+
+    @hypothesis.given(n=hypothesis.strategies.integers())
+    def test(n: int) -> None:
+        pass
+
+    test.__dict__[deferred.PENDING] = [partial(hypothesis.example(n=value), test) for value in (1, 2)]
+    item = SimpleNamespace(obj=test)
+    plugin.pytest_runtest_call(item)
+    assert [example.kwargs for example in test.hypothesis_explicit_examples] == [{"n": 1}, {"n": 2}]
+    plugin.pytest_runtest_call(item)  # a second item of the same function: nothing drawn again
+    assert len(test.hypothesis_explicit_examples) == 2 and not deferred.pending(test)
 
 
 def test_hypothesis_still_keeps_a_tests_examples_where_the_plugin_looks() -> None:

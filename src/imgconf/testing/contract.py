@@ -36,7 +36,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from imgconf import paths, specs
-from imgconf.testing import memos, sent_forms, strategies
+from imgconf.testing import deferred, memos, sent_forms, strategies
 from imgconf.testing.context import active, sized
 
 # The checks any single response can be held to, without knowing how its request was generated.
@@ -129,6 +129,7 @@ def from_spec(spec_file: str, config: schemathesis.Config | None = None) -> Any:
     memos.remember_form_strategies()
     memos.remember_object_strategies()
     memos.remember_mutation_orders()
+    deferred.install()
     sent_forms.install()
     return loaded
 

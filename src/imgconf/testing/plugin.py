@@ -21,7 +21,7 @@ import pytest
 from imgconf import checks, paths
 from imgconf.errors import CredentialsRejected, ImgconfError, TargetUnreachable
 from imgconf.report import publish
-from imgconf.testing import context, draws
+from imgconf.testing import context, deferred, draws
 from imgconf.testing.client import ApiClient
 from imgconf.testing.options import SuiteOptions
 from imgconf.testing.state import RunState
@@ -56,6 +56,7 @@ __all__ = [
     "pytest_configure",
     "pytest_ignore_collect",
     "pytest_make_collect_report",
+    "pytest_runtest_call",
     "pytest_runtest_makereport",
     "pytest_runtest_protocol",
     "pytest_runtest_setup",
@@ -183,44 +184,64 @@ class PassOver:
         return True if run_state(item.config).stopping else None
 
 
-# How many collected items still to run use each list of explicit examples (by the list's id).
+# How many collected items still to run use each test function's examples (by the function's id).
 EXAMPLE_USERS = pytest.StashKey[Counter[int]]()
+
+
+def _test_function(item: pytest.Item) -> Any:
+    """The function an item calls: one per parametrized test, shared by its items (a method's own function)."""
+    obj = getattr(item, "obj", None)
+    return getattr(obj, "__func__", obj)
 
 
 def explicit_examples(item: pytest.Item) -> list[Any] | None:
     """The `@example`s Hypothesis keeps on the item's test function: for a schemathesis test, its
-    operation's examples and coverage cases, made at collection and held by pytest to the end otherwise."""
-    examples = getattr(getattr(item, "obj", None), "hypothesis_explicit_examples", None)
+    operation's examples and coverage cases, drawn when the test is called (`deferred`)."""
+    examples = getattr(_test_function(item), "hypothesis_explicit_examples", None)
     return examples if isinstance(examples, list) else None
+
+
+def _has_examples(item: pytest.Item) -> bool:
+    return bool(explicit_examples(item)) or deferred.pending(_test_function(item))
 
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Two things that keep a run's peak memory down, both undone or spent by the end of the run.
 
-    Everything collection built (the suites, schemathesis' schemas and coverage cases: ~35 MB of objects)
-    is frozen out of the cyclic collector's sight until `pytest_unconfigure`. Hypothesis' tests leave
-    cycles behind, which only a full collection frees; Python runs one when the objects added since the
-    last reach a quarter of those it holds, so with collection's objects counted it ran rarely and a
-    one-process full run peaked 4-5 MB higher (measured with bench/memory_curve.py).
+    Everything collection built (the suites, schemathesis' schemas: ~35 MB of objects) is frozen out of the
+    cyclic collector's sight until `pytest_unconfigure`. Hypothesis' tests leave cycles behind, which only a
+    full collection frees; Python runs one when the objects added since the last reach a quarter of those it
+    holds, so with collection's objects counted it ran rarely and a one-process full run peaked 4-5 MB higher
+    (measured with bench/memory_curve.py).
 
-    And each list of explicit examples is counted by the items that use it, so that `pytest_runtest_teardown`
-    can let it go once the last has run (5-6 MB by the end of a full run, all four vendors' coverage cases).
+    And each test function with examples (drawn, or still to draw) is counted by the items that use it, so
+    that `pytest_runtest_teardown` can let them go once the last has run.
     """
     gc.freeze()
     session.config.stash[EXAMPLE_USERS] = Counter(
-        id(examples) for item in session.items if (examples := explicit_examples(item))
+        id(_test_function(item)) for item in session.items if _has_examples(item)
     )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> None:
+    """Draw the test's examples and coverage cases now that it runs (imgconf.testing.deferred)."""
+    deferred.draw(_test_function(item))
 
 
 def pytest_runtest_teardown(item: pytest.Item) -> None:
     users = item.config.stash.get(EXAMPLE_USERS, None)
-    examples = explicit_examples(item)
-    if users is None or not examples:
+    function = _test_function(item)
+    if users is None or id(function) not in users:
         return
-    users[id(examples)] -= 1
-    if users[id(examples)] <= 0:  # no item left to run them: a test run again (`--lf`) collects them afresh
-        examples.clear()
+    users[id(function)] -= 1
+    if users[id(function)] <= 0:  # no item left to run them: a test run again (`--lf`) collects them afresh
+        del users[id(function)]
+        deferred.forget(function)
+        examples = explicit_examples(item)
+        if examples:
+            examples.clear()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
