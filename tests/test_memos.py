@@ -22,6 +22,7 @@ from imgconf import vendors as registry
 from imgconf.testing import contract, memos
 
 VENDORS = ["altum", "identifai", "imagerecognize", "huawei"]
+PHASES = (None, "examples", "coverage", "fuzzing", "stateful")
 
 
 def vendor_schema(vendor: str, spec: str) -> object:
@@ -37,23 +38,23 @@ def test_the_remembered_configuration_is_the_one_schemathesis_merges(vendor, met
         schema = vendor_schema(vendor, spec.path.name)
         project = schema.config
         merged = getattr(type(project), method)  # the method itself, unremembered
+        # `phases_for` takes no phase: it merges an operation's phases, all of them.
+        phases = [{}] if method == "phases_for" else [{"phase": phase} for phase in PHASES]
         for result in schema.get_all_operations():
             operation = result.ok()
-            for phase in (None, "examples", "coverage", "fuzzing", "stateful"):
-                expected = merged(project, operation=operation, phase=phase)
-                remembered = getattr(project, method)(operation=operation, phase=phase)
+            for phase in phases:
+                expected = merged(project, operation=operation, **phase)
+                remembered = getattr(project, method)(operation=operation, **phase)
                 assert remembered == expected
-                assert remembered is getattr(project, method)(operation=operation, phase=phase)  # not merged again
-        assert getattr(project, method)() == merged(project)
+                assert remembered is getattr(project, method)(operation=operation, **phase)  # not merged again
+        assert getattr(project, method)(operation=None) == merged(project, operation=None)
 
 
 def test_a_vendor_toml_that_disables_a_check_for_one_operation_is_still_honoured():
     # identifAI's toml has per-operation sections: operations differ, and the memo keeps them apart.
     schema = vendor_schema("identifai", registry.get("identifai").specs[0].path.name)
-    configs = {
-        repr(schema.config.checks_config_for(operation=result.ok(), phase="fuzzing"))
-        for result in schema.get_all_operations()
-    }
+    operations = [result.ok() for result in schema.get_all_operations()]
+    configs = {repr(schema.config.checks_config_for(operation=operation, phase="fuzzing")) for operation in operations}
     assert len(configs) > 1
 
 

@@ -6,10 +6,11 @@ is built), so a run draws exactly the cases it drew without them: tests/test_mem
 generated case of every vendor's contract tests with the memos and without, and each memo's answer with
 the one schemathesis computes.
 
-- `checks_config_for` and `generation_for`: schemathesis merges the run's, the phase's and the operation's
-  configuration layers afresh on every response and every case (`from_hierarchy`, with a filter match per
-  `[[operations]]` section: ~200 µs a case on identifAI and ~290 µs on Huawei's tagging spec, 4% of a full
-  contract run for the checks).
+- `checks_config_for`, `generation_for` and `phases_for`: schemathesis merges the run's, the phase's and the
+  operation's configuration layers afresh on every response and every case (`from_hierarchy`, with a filter
+  match per `[[operations]]` section: ~200 µs a case on identifAI and ~290 µs on Huawei's tagging spec, 4% of a
+  full contract run for the checks), and the phases several times per operation while a run collects (each
+  test, identifAI's state machine: 11% of a selftest's identifAI drift run that stops at its first finding).
 - the strategy of a multipart body whose parts name a media type (`encoding`, Altum's and imagerecognize's
   image uploads, identifAI's): `_build_form_strategy_with_encoding` builds the whole body strategy (the schema
   turned into a strategy, negative mutations and syntax fuzzing wrapped around it, then validated on its first
@@ -34,7 +35,7 @@ from schemathesis.specs.openapi import _hypothesis
 from schemathesis.specs.openapi.negative import mutations
 
 # The `ProjectConfig` methods that merge a run's, a phase's and an operation's configuration layers.
-MERGED = ("checks_config_for", "generation_for")
+MERGED = ("checks_config_for", "generation_for", "phases_for")
 
 # Where a schema keeps its multipart body strategies: (id of the body, generation mode) -> what they were
 # built for, and the strategy.
@@ -49,22 +50,23 @@ _Alphabet: Any = getattr(jsonschema_context, "Alphabet", None)
 
 
 def remember_merged_config(config: Any) -> None:
-    """Each (operation, phase)'s merged checks and generation configuration, merged once per schema.
+    """Each (operation, phase)'s merged checks, generation and phases configuration, merged once per schema.
 
-    An operation's layers are chosen by its label (method and path), which is the key. `ProjectConfig` keeps
-    an instance `__dict__` (its base declares no slots): the instance attribute shadows the method.
+    An operation's layers are chosen by its label (method and path), which is the key, with the phase where
+    the method takes one (`phases_for` does not). `ProjectConfig` keeps an instance `__dict__` (its base
+    declares no slots): the instance attribute shadows the method.
     """
     for name in MERGED:
         compute = getattr(config, name)
-        memo: dict[tuple[str | None, str | None], Any] = {}
+        memo: dict[tuple[str | None, tuple[tuple[str, Any], ...]], Any] = {}
 
         def remembered(
-            *, operation: Any = None, phase: str | None = None, compute: Any = compute, memo: dict[Any, Any] = memo
+            *, operation: Any = None, compute: Any = compute, memo: dict[Any, Any] = memo, **phase: Any
         ) -> Any:
-            key = (None if operation is None else operation.label, phase)
+            key = (None if operation is None else operation.label, tuple(phase.items()))
             found = memo.get(key)
             if found is None:
-                found = memo[key] = compute(operation=operation, phase=phase)
+                found = memo[key] = compute(operation=operation, **phase)
             return found
 
         setattr(config, name, remembered)
