@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from hypothesis import strategies
 from schemathesis.generation.jsonschema import strategy as jsonschema_strategy
+from schemathesis.pytest import plugin as schemathesis_plugin
 from schemathesis.specs.openapi import _hypothesis
 from schemathesis.specs.openapi.negative import mutations
 
@@ -34,10 +35,12 @@ if os.environ.get("IMGCONF_TEST_NO_MEMOS") == "1":
     memos.remember_form_strategies = lambda: None  # type: ignore[assignment]
     memos.remember_object_strategies = lambda: None  # type: ignore[assignment]
     memos.remember_mutation_orders = lambda: None  # type: ignore[assignment]
+    memos.warn_of_auth_only_when_configured = lambda: None  # type: ignore[assignment]
     # A warm process may have routed them already.
     _hypothesis._build_form_strategy_with_encoding = memos._build_form
     jsonschema_strategy.st = strategies
     mutations.ordered = memos._ordered
+    schemathesis_plugin.emit_openapi_auth_warnings = memos._emit_auth_warnings
     # Examples and coverage cases drawn at collection, as schemathesis draws them.
     deferred.install = lambda: None  # type: ignore[assignment]
     deferred.uninstall()

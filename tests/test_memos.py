@@ -8,11 +8,13 @@ import json
 import subprocess
 import sys
 import tomllib
+import warnings
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
+from schemathesis.pytest import plugin as schemathesis_plugin
 from schemathesis.specs.openapi import _hypothesis
 from schemathesis.specs.openapi.negative import mutations
 
@@ -136,6 +138,37 @@ def test_the_memos_change_no_generated_case(vendor, tmp_path):
         prints[variant] = target.read_text().splitlines()
     assert len(prints["with"]) > 20
     assert prints["with"] == prints["without"]
+
+
+@pytest.mark.parametrize("vendor", VENDORS)
+def test_the_auth_warnings_left_uncomputed_are_none_and_a_configured_scheme_is_still_warned_of(vendor):
+    """schemathesis' pytest plugin works out every schema warning to emit those about configured OpenAPI auth:
+    none for a schema as a run loads it, and the very same warning either way where a scheme is configured."""
+    for spec in registry.get(vendor).specs:
+        schema = vendor_schema(vendor, spec.path.name)
+        assert schemathesis_plugin.emit_openapi_auth_warnings is memos.auth_warnings  # routed for the process
+        assert not schema.config.auth.all_openapi_schemes
+        assert emitted(memos._emit_auth_warnings, schema) == [] == emitted(memos.auth_warnings, schema)
+        configured = contract.from_spec(
+            spec.path.name, schemathesis.Config.from_dict({"auth": {"openapi": {"NoSuchScheme": {"api_key": "x"}}}})
+        )
+        expected = emitted(memos._emit_auth_warnings, configured)
+        assert expected and "NoSuchScheme" in expected[0]
+        assert emitted(memos.auth_warnings, configured) == expected
+
+
+def test_schemathesis_still_emits_its_auth_warnings_through_the_memo():
+    """Fails when a schemathesis release renames `emit_openapi_auth_warnings` or stops calling it by its module
+    name as it collects a schema's tests."""
+    assert memos._emit_auth_warnings is not None
+    assert "emit_openapi_auth_warnings(self.schema)" in inspect.getsource(schemathesis_plugin.SchemathesisCase.collect)
+
+
+def emitted(emit, schema) -> list[str]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        emit(schema)
+    return [str(warning.message) for warning in caught]
 
 
 def test_a_case_passed_through_unchanged_is_drawn_as_it_is_and_never_hashed(monkeypatch):

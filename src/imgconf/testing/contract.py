@@ -129,6 +129,7 @@ def from_spec(spec_file: str, config: schemathesis.Config | None = None) -> Any:
     memos.remember_form_strategies()
     memos.remember_object_strategies()
     memos.remember_mutation_orders()
+    memos.warn_of_auth_only_when_configured()
     deferred.install()
     sent_forms.install()
     return loaded

@@ -23,6 +23,12 @@ the one schemathesis computes.
 - the order a negative case tries its mutation operators in (`ordered`): a new `st.lists` over the candidate
   operators on every mutation, keyed by a fresh `lambda` Hypothesis' own strategy cache cannot match, then
   checked for cacheability and validated (7% of identifAI's smoke run); one per candidate list.
+
+And one answer schemathesis works out only to throw away: its pytest plugin computes every schema warning it
+knows as it collects a schema's tests (each operation's deserializers, regexes, unresolvable references and
+unvalidatable responses: 10% of the CPU of a selftest's drift run that stops at its first finding) to emit
+one kind, configured OpenAPI auth schemes the spec lacks. imgconf configures none (its auth provider signs
+each case), so there is nothing to warn of; where a scheme is configured, schemathesis' own function runs.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from typing import Any
 
 from schemathesis.generation.jsonschema import context as jsonschema_context
 from schemathesis.generation.jsonschema import strategy as jsonschema_strategy
+from schemathesis.pytest import plugin as schemathesis_plugin
 from schemathesis.specs.openapi import _hypothesis
 from schemathesis.specs.openapi.negative import mutations
 
@@ -47,6 +54,7 @@ _build_form: Any = getattr(_hypothesis, "_build_form_strategy_with_encoding", No
 _ordered: Any = getattr(mutations, "ordered", None)
 _anything_for: Any = getattr(jsonschema_strategy, "_anything_for", None)
 _Alphabet: Any = getattr(jsonschema_context, "Alphabet", None)
+_emit_auth_warnings: Any = getattr(schemathesis_plugin, "emit_openapi_auth_warnings", None)
 
 
 def remember_merged_config(config: Any) -> None:
@@ -181,6 +189,18 @@ def remember_mutation_orders() -> None:
     """Route schemathesis' mutation order through `_RememberedOrders` (idempotent)."""
     if _ordered is not None and not isinstance(mutations.ordered, _RememberedOrders):
         mutations.ordered = _RememberedOrders(_ordered)
+
+
+def auth_warnings(schema: Any) -> None:
+    """schemathesis' `emit_openapi_auth_warnings`, called only where it could warn: OpenAPI auth configured."""
+    if schema.config.auth.all_openapi_schemes:
+        _emit_auth_warnings(schema)
+
+
+def warn_of_auth_only_when_configured() -> None:
+    """Route the pytest plugin's auth warnings through `auth_warnings` (for the process; idempotent)."""
+    if _emit_auth_warnings is not None:
+        schemathesis_plugin.emit_openapi_auth_warnings = auth_warnings
 
 
 def validate_any_json() -> None:
