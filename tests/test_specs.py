@@ -160,3 +160,15 @@ def test_the_rendered_api_docs_are_current(name):
     assert page.exists() and page.read_text() == docs.render(specs.load(paths.specs_dir() / name)), (
         f"{page} is stale: regenerate with `imgconf docs`"
     )
+
+
+def test_a_resolved_path_is_the_real_one_and_a_relative_one_follows_the_working_directory(tmp_path, monkeypatch):
+    """`paths.resolved` remembers absolute paths only: a forked run changes its working directory."""
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "link").symlink_to(real)
+    assert paths.resolved(tmp_path / "link" / "spec.yaml") == real / "spec.yaml"
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        monkeypatch.chdir(tmp_path / folder)
+        assert paths.resolved(Path("spec.yaml")) == tmp_path / folder / "spec.yaml"

@@ -208,8 +208,8 @@ class Spec:
 
     def follow(self, ref: str, base: Path) -> tuple[Any, Path]:
         target, fragment = urldefrag(ref)
-        document_path = (base.parent / target).resolve() if target else base
-        document = self.raw if document_path == self.path.resolve() else load_json_document(document_path)
+        document_path = paths.resolved(base.parent / target) if target else base
+        document = self.raw if document_path == paths.resolved(self.path) else load_json_document(document_path)
         return pointer(document, fragment), document_path
 
     # -- examples -----------------------------------------------------------------------------
@@ -452,7 +452,7 @@ def operation_rules(spec: Spec) -> dict[str, dict[str, frozenset[str]]]:
     An answer of that status, held to the spec, has put the status's rules to the test: this is what
     coverage counts as checked for an operation whose answers were validated.
     """
-    own = spec.path.resolve()
+    own = paths.resolved(spec.path)
     found: dict[str, dict[str, frozenset[str]]] = {}
     for operation in spec.operations:
         item = (spec.raw.get("paths") or {}).get(operation.path) or {}
@@ -479,7 +479,7 @@ def _rules_under(root: Any, own: Path, raw: dict[str, Any]) -> set[str]:
         ref = node.get("$ref")
         if isinstance(ref, str):
             location, fragment = urldefrag(ref)
-            target = (base.parent / location).resolve() if location else base
+            target = paths.resolved(base.parent / location) if location else base
             if (target, fragment) not in seen:
                 seen.add((target, fragment))
                 try:

@@ -71,10 +71,10 @@ class RunnerPlugin:
         self._state = session.config.stash.get(STATE, None)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        suites = paths.suites_dir().resolve()
+        suites = paths.resolved(paths.suites_dir())
         for item in session.items:
             try:
-                vendor = item.path.resolve().relative_to(suites).parts[0]
+                vendor = paths.resolved(item.path).relative_to(suites).parts[0]
             except ValueError:
                 continue
             self.progress.setdefault(vendor, VendorProgress()).total += 1
