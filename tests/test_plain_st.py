@@ -13,7 +13,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -85,12 +87,17 @@ def test_exit_codes_and_output_come_back_to_each_caller(st, tmp_path):
     assert "does not exist" in (tmp_path / "missing.log").read_text()
 
 
-def test_a_run_past_its_time_is_killed(st, tmp_path):
-    # A listening socket that never answers: `st run` waits on it for the spec until it is killed.
+@contextmanager
+def silent_spec() -> Iterator[str]:
+    """The URL of a spec on a listening socket that never answers: `st run` waits on it until it is killed."""
     with socket.socket() as silent:
         silent.bind(("127.0.0.1", 0))
         silent.listen()
-        url = f"http://127.0.0.1:{silent.getsockname()[1]}/openapi.json"
+        yield f"http://127.0.0.1:{silent.getsockname()[1]}/openapi.json"
+
+
+def test_a_run_past_its_time_is_killed(st, tmp_path):
+    with silent_spec() as url:
         started = time.monotonic()
         with pytest.raises(subprocess.TimeoutExpired):
             st.run(["run", url], tmp_path / "slow.log", timeout=1.0)
@@ -101,10 +108,7 @@ def test_a_run_past_its_time_is_killed(st, tmp_path):
 def test_a_run_given_up_before_it_started_is_killed_and_the_server_serves_on(st, tmp_path):
     """Its start is reported after its caller stopped waiting: it used to run on unkilled (the caller then waited
     10 s for an exit that never came), and a start reported later still crashed the reader for every later run."""
-    with socket.socket() as silent:
-        silent.bind(("127.0.0.1", 0))
-        silent.listen()
-        url = f"http://127.0.0.1:{silent.getsockname()[1]}/openapi.json"
+    with silent_spec() as url:
         started = time.monotonic()
         with pytest.raises(subprocess.TimeoutExpired):
             st.run(["run", url], tmp_path / "abandoned.log", timeout=0)
