@@ -23,6 +23,7 @@ from conftest import served
 from imgconf import images
 from imgconf.emulator.config import EmulatorConfig
 from imgconf.emulator.identifai import DEFAULT_CREDENTIALS, create_app
+from imgconf.emulator.identifai.drifts import WEBHOOK_CACHED
 from imgconf.emulator.identifai.limits import RateLimiter
 from imgconf.testing.webhooks import WebhookReceiver
 from imgconf.vendors import identifai
@@ -150,6 +151,24 @@ def test_webhooks_fire_once_for_fresh_results_and_never_for_cached_ones(receiver
     assert len(receiver.wait(cached_url, 1, timeout=5)) == 1, "no_cache did not call the webhook"
     get(session, ident)
     assert len(receiver.calls(url)) == 1, "the webhook fired twice"
+
+
+@pytest.mark.parametrize("active", [frozenset(), frozenset({WEBHOOK_CACHED})], ids=["faithful", "drift"])
+def test_a_webhook_sent_in_answer_to_a_request_has_arrived_before_the_answer(
+    receiver: WebhookReceiver, active: frozenset[str]
+) -> None:
+    """What the emulator targets' `webhook_grace_s` of 0 rests on: the suite looks for a cached repeat's webhook
+    the moment the repeat is answered, without waiting, and the drift that sends one is seen every time."""
+    session = asgi.get_client(
+        create_app(EmulatorConfig(clock=Clock(), drifts=active, options={"rate_limits": False, "polls_until_done": 0}))
+    )
+    url = receiver.url()
+    ident = identifier(submit(session, jpeg(19), webhook_url=url))
+    get(session, ident)
+    assert len(receiver.calls(url)) == 1, "a read that finished the job answered before its webhook arrived"
+    cached_url = receiver.url()
+    assert identifier(submit(session, jpeg(19), webhook_url=cached_url)) == ident
+    assert len(receiver.calls(cached_url)) == (1 if active else 0)
 
 
 def test_a_webhook_is_delivered_when_the_time_is_up_without_polls(receiver: WebhookReceiver) -> None:

@@ -20,6 +20,7 @@ from imgconf import targets
 from imgconf.errors import UsageError
 from imgconf.report import wording
 from imgconf.runner.selftest import emulator_env
+from imgconf.targets.base import WEBHOOK_GRACE_S
 from imgconf.testing.options import SuiteOptions
 from imgconf.testing.state import RunState
 from imgconf.vendors import altum, identifai
@@ -36,6 +37,15 @@ def test_a_url_target_is_careful_unless_thorough_and_reaches_the_callback_on_loo
     assert not remote.reaches_loopback and remote.callback is None
     given = targets.parse("https://staging.example.com", callback="http://10.1.2.3:8800")
     assert given.reaches_loopback and given.callback == "http://10.1.2.3:8800"
+
+
+def test_only_the_emulator_is_trusted_to_deliver_its_webhooks_before_it_answers():
+    # identifAI's "no webhook for a cached repeat" waits as long as the target says one may take to come.
+    for value in ("emulator", "emulator-http"):
+        assert targets.parse(value).webhook_grace_s == 0
+    # A thorough URL target on loopback may be a deployment, not the emulator: it gets the assumed grace.
+    for value, kwargs in (("http://127.0.0.1:9", {}), ("http://127.0.0.1:9", {"thorough": True}), ("live", {})):
+        assert targets.parse(value, **kwargs).webhook_grace_s == WEBHOOK_GRACE_S > 0
 
 
 @pytest.mark.parametrize(

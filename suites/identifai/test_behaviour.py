@@ -450,7 +450,8 @@ def test_a_cached_repeat_calls_no_webhook(api, webhooks):
     violated(
         "identifai.cache.repeat", submit(api, "image", data, webhook_url=url) == first, "the repeat was not cached"
     )
-    calls = webhooks.wait(url, 1, timeout=0.8)
+    # As long as the target says a webhook may take to come (on the emulator: none; it sends before it answers).
+    calls = webhooks.wait(url, 1, timeout=api.target.webhook_grace_s)
     assert not calls, f"a cached repeat called its webhook {len(calls)} time(s)"
 
 

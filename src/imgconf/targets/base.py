@@ -16,6 +16,10 @@ from imgconf.vendors.base import Vendor
 from imgconf.wire.guard import Guard
 from imgconf.wire.recorder import Recorder
 
+# Our assumption, not a vendor's word (identifAI documents webhooks, not how soon they come): a webhook that
+# has not arrived 0.8 s after the answer to its request is not coming.
+WEBHOOK_GRACE_S = 0.8
+
 
 @dataclass
 class RunSettings:
@@ -62,6 +66,10 @@ class Connection:
         return self.target.paced
 
     @property
+    def webhook_grace_s(self) -> float:
+        return self.target.webhook_grace_s
+
+    @property
     def preflighted(self) -> bool:
         """The vendor's first request is its preflight: on a metered target (a replay too, which answers it from
         the cassette as it was recorded), or one that holds the operator's credentials."""
@@ -102,6 +110,10 @@ class Target(Protocol):
     callback: str | None
     # The slowest answer the latency rules allow, in seconds (None: the spec's `x-latency-budget-s`).
     latency_budget_s: float | None
+    # How long after an answer a webhook sent for that request may still be on its way: a test that must see
+    # none arrive waits this long. The emulator sends them before it answers (0); a vendor's delivery time is
+    # undocumented, so elsewhere it is our assumption, `WEBHOOK_GRACE_S`.
+    webhook_grace_s: float
 
     def describe(self) -> str: ...
 
@@ -143,6 +155,7 @@ class ObservedTraffic:
     parallel = False
     callback: str | None = None
     latency_budget_s: float | None = None
+    webhook_grace_s = WEBHOOK_GRACE_S
     refusal = "nothing can be sent to traffic that was observed"
 
     @property

@@ -45,6 +45,7 @@ class _Emulator:
     parallel = True  # each process serves (or calls in-process) emulators of its own, on ephemeral ports
     callback: str | None = None  # the suite's own loopback servers, on ephemeral ports
     latency_budget_s: float | None = 1.0  # it answers in milliseconds: a slow answer is a regression
+    webhook_grace_s = 0.0  # its webhooks for a request are delivered before it answers (emulator/identifai/app.py)
     name = "emulator"
 
     def describe(self) -> str:

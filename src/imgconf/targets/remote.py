@@ -25,7 +25,7 @@ import requests.adapters
 from imgconf.errors import TargetUnreachable, UsageError
 from imgconf.redact import REDACTOR
 from imgconf.report.outcome import RunKind
-from imgconf.targets.base import Connection, RunSettings
+from imgconf.targets.base import WEBHOOK_GRACE_S, Connection, RunSettings
 from imgconf.targets.credentials import live_credentials, live_image_urls, load_config, vendor_section
 from imgconf.vendors.base import Vendor
 from imgconf.wire.budget import Budget
@@ -69,6 +69,7 @@ class _Remote:
     parallel = False
     callback: str | None = None
     latency_budget_s: float | None = None
+    webhook_grace_s = WEBHOOK_GRACE_S
     name = "url"
 
     def describe(self) -> str:

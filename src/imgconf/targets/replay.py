@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 from imgconf.errors import UsageError
 from imgconf.redact import REDACTOR
 from imgconf.report.outcome import RunKind
-from imgconf.targets.base import Connection, ObservedTraffic, RunSettings
+from imgconf.targets.base import WEBHOOK_GRACE_S, Connection, ObservedTraffic, RunSettings
 from imgconf.vendors.base import Vendor
 from imgconf.wire import cassette
 from imgconf.wire.budget import Budget
@@ -33,6 +33,7 @@ class ReplayTarget:
     parallel = False  # one cassette, read by one process
     callback: str | None = None
     latency_budget_s: float | None = None
+    webhook_grace_s = WEBHOOK_GRACE_S
 
     def __init__(self, path: Path) -> None:
         self.path = path
