@@ -26,6 +26,7 @@ from imgconf.report import evidence
 from imgconf.vendors.huawei import probes
 from imgconf.vendors.huawei.auth import sign_prepared
 from imgconf.wire.exchange import Exchange
+from imgconf.wire.multipart import parts
 
 ACCOUNT = huawei_emulator.DEFAULT_CREDENTIALS[0]
 SIGNATURE = re.compile(r"Signature=([0-9a-f]{64})")
@@ -137,3 +138,43 @@ def test_a_run_against_a_target_with_userinfo_writes_it_nowhere(tmp_path: Path) 
             leaks.append(str(path.relative_to(tmp_path)))
     print(f"searched stdout, stderr and {len(files)} files")
     assert leaks == []
+
+
+def test_a_multipart_request_is_read_once_for_its_view_and_its_reproducer(monkeypatch) -> None:
+    """The key field is redacted in the view and an $ENV reference in the command, the image is a file beside
+    the report named in the command, and the body is parsed once for both (the stdlib parser is slow)."""
+    key = "multipart-key-0123456789abcdef"
+    REDACTOR.add_secret(key, "$IMAGERECOGNIZE_API_KEY")
+    image = images.render(16, 16, seed=3, fmt="png")
+    request = requests.Request(
+        "POST",
+        "http://imagerecognize.emulator/v2/recognize",
+        files={"apikey": (None, key), "lang": (None, "en"), "image": ("photo.png", image, "image/png")},
+    ).prepare()
+    body = request.body
+    assert isinstance(body, bytes)
+    exchange = Exchange(
+        seq=3,
+        vendor="imagerecognize",
+        method="POST",
+        url=request.url or "",
+        request_headers=dict(request.headers),
+        request_body=body,
+        request_size=len(body),
+        status=200,
+        response_headers={"Content-Type": "application/json"},
+        response_body=b"{}",
+        response_size=2,
+        elapsed_ms=1.0,
+        started_at=0.0,
+    )
+    read = []
+    monkeypatch.setattr(evidence, "parts", lambda *args: read.append(args) or parts(*args))
+    found = evidence.from_exchange(exchange, "f4")
+    assert len(read) == 1
+    view = {part["name"]: part for part in found.request["body"]["multipart"]}
+    assert view["apikey"]["value"] == "[REDACTED]" and view["lang"]["value"] == "en"
+    assert view["image"]["filename"] == "photo.png" and "bytes" not in view["image"] and view["image"]["sha256"]
+    assert '-F "apikey=$IMAGERECOGNIZE_API_KEY"' in found.curl and "-F lang=en" in found.curl
+    assert "-F 'image=@evidence/f4-2-photo.png;type=image/png'" in found.curl
+    assert found.files == {"f4-2-photo.png": image} and key not in found.curl

@@ -46,8 +46,15 @@ def _clip(text: str) -> str:
     return text if len(text) <= TEXT_LIMIT else text[:TEXT_LIMIT] + f"… ({len(text)} characters)"
 
 
-def body_view(headers: dict[str, str], data: bytes, size: int) -> Any:
-    """A JSON-friendly, redacted rendering of a body."""
+def _parts_of(headers: dict[str, str], data: bytes) -> list[dict[str, Any]] | None:
+    """A multipart body's parts (None for any other body), read once for both its view and its reproducer:
+    the stdlib parser is most of what evidence costs a short run that found something."""
+    content_type = _content_type(headers)
+    return parts(content_type, data) if content_type.lower().startswith("multipart/") else None
+
+
+def body_view(headers: dict[str, str], data: bytes, size: int, found: list[dict[str, Any]] | None = None) -> Any:
+    """A JSON-friendly, redacted rendering of a body (`found`: its multipart parts, if already read)."""
     if not size:
         return None
     kind = _content_type(headers).lower()
@@ -58,16 +65,17 @@ def body_view(headers: dict[str, str], data: bytes, size: int) -> Any:
             pass
     if kind.startswith("multipart/"):
         rendered = []
-        for part in parts(_content_type(headers), data):
-            payload = part.pop("bytes")
+        for part in parts(_content_type(headers), data) if found is None else found:
+            payload = part["bytes"]
+            view = {key: value for key, value in part.items() if key != "bytes"}
             text = _text(payload) if not part["filename"] else None
             if part["name"] and is_sensitive_name(part["name"]):
-                part["value"] = REDACTED
+                view["value"] = REDACTED
             elif text is not None:
-                part["value"] = _clip(REDACTOR.text(text))
+                view["value"] = _clip(REDACTOR.text(text))
             else:
-                part["sha256"] = hashlib.sha256(payload).hexdigest()
-            rendered.append(part)
+                view["sha256"] = hashlib.sha256(payload).hexdigest()
+            rendered.append(view)
         return {"multipart": rendered}
     if "x-www-form-urlencoded" in kind:
         text = _text(data) or ""
@@ -79,11 +87,12 @@ def body_view(headers: dict[str, str], data: bytes, size: int) -> Any:
 
 
 def from_exchange(exchange: Exchange, finding_id: str) -> Evidence:
+    found = _parts_of(exchange.request_headers, exchange.request_body) if exchange.request_size else None
     request = {
         "method": exchange.method,
         "url": REDACTOR.url(exchange.url),
         "headers": REDACTOR.headers(exchange.request_headers),
-        "body": body_view(exchange.request_headers, exchange.request_body, exchange.request_size),
+        "body": body_view(exchange.request_headers, exchange.request_body, exchange.request_size, found),
     }
     response: dict[str, Any] | None = None
     if exchange.status is not None:
@@ -96,12 +105,15 @@ def from_exchange(exchange: Exchange, finding_id: str) -> Evidence:
     elif exchange.error:
         response = {"error": exchange.error}
     files: dict[str, bytes] = {}
-    curl = curl_command(exchange, finding_id, files)
+    curl = curl_command(exchange, finding_id, files, found)
     return Evidence(request=request, response=response, curl=curl, seq=exchange.seq, files=files)
 
 
-def curl_command(exchange: Exchange, finding_id: str, files: dict[str, bytes]) -> str:
+def curl_command(
+    exchange: Exchange, finding_id: str, files: dict[str, bytes], found: list[dict[str, Any]] | None = None
+) -> str:
     """A curl command that repeats the request; credentials as $ENV references, images as files beside the report.
+    (`found`: the request's multipart parts, if already read.)
 
     A signed request gets a re-signing script instead (`resign_command`): its signature is derived from a
     secret and stays valid for minutes, so it is never written down.
@@ -119,7 +131,7 @@ def curl_command(exchange: Exchange, finding_id: str, files: dict[str, bytes]) -
             continue
         words += ["-H", f"{name}: {_header_reference(name, str(value), exchange.vendor)}"]
     if multipart:
-        for index, part in enumerate(parts(content_type, exchange.request_body)):
+        for index, part in enumerate(parts(content_type, exchange.request_body) if found is None else found):
             payload: bytes = part["bytes"]
             text = _text(payload) if not part["filename"] else None
             if text is not None:
