@@ -6,11 +6,14 @@ valid URL submissions carry a URL that really leads to a file. Operations that c
 targets each operation is tried once: every request counts against the documented rate limits.
 """
 
+import functools
+import unittest
 from typing import Any
 
 import schemathesis
 from hypothesis import Phase
 from hypothesis import strategies as st
+from hypothesis.stateful import run_state_machine_as_test
 from schemathesis import GenerationMode
 
 from imgconf.checks import checks_for
@@ -105,32 +108,45 @@ def test_contract_of_aliases(case, api):
     api.call_and_validate(case)
 
 
-Machine = stateful.as_state_machine()
-# Reads of random identifiers start no workflow worth the steps (test_contract sends those): scenarios start with
-# a submission (or a partner user) and go on along the links.
-RANDOM_READS = [name for name in dir(Machine) if name.startswith("RANDOM__GET_")]
+@functools.cache
+def workflow() -> Any:
+    """The stateful phase's machine, built the first time its test runs: building it is schemathesis working out
+    the links between 22 operations, a fifth of a short identifAI run, which a run that stops before the test
+    (at a drift's first finding, on a refused key) or leaves it out (`-k`, `--dry-run`) never needs."""
+    machine: Any = stateful.as_state_machine()
+    # Reads of random identifiers start no workflow worth the steps (test_contract sends those): scenarios start
+    # with a submission (or a partner user) and go on along the links.
+    random_reads = [name for name in dir(machine) if name.startswith("RANDOM__GET_")]
+
+    class Workflow(machine):  # type: ignore[misc,valid-type]
+        """Submit, then poll and list what was submitted (the links), through the run's guarded session."""
+
+        root_rules = frozenset(name for name in machine.root_rules if name not in random_reads)
+
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            api = current_client("identifai")
+            api.vendor.auth.apply_to_case(case, api.credentials)
+            # JSON answers, so the links can read the identifier out of the body.
+            headers = {**(case.headers or {}), "Accept": "application/json"}
+            return {"base_url": api.target.url_for("identifai.yaml"), "session": api.session, "headers": headers}
+
+        def validate_response(self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any) -> None:
+            super().validate_response(response, case, additional_checks=checks_for("identifai"), **kwargs)
+
+    for name in random_reads:
+        setattr(Workflow, name, None)
+    return Workflow
 
 
-class Workflow(Machine):  # type: ignore[misc,valid-type]
-    """Submit, then poll and list what was submitted (the links), through the run's guarded session."""
+class TestStateful(unittest.TestCase):
+    """`Workflow.TestCase` as Hypothesis writes it (a unittest case running the machine with its settings), but
+    with the machine built when the test runs rather than when the module is collected."""
 
-    root_rules = frozenset(name for name in Machine.root_rules if name not in RANDOM_READS)
+    settings = contract.settings(
+        **({"max_examples": 5, "stateful_step_count": 5} if LOCAL else {**LIVE, "stateful_step_count": 3})
+    )
 
-    def get_call_kwargs(self, case: Any) -> dict[str, Any]:
-        api = current_client("identifai")
-        api.vendor.auth.apply_to_case(case, api.credentials)
-        # JSON answers, so the links can read the identifier out of the body.
-        headers = {**(case.headers or {}), "Accept": "application/json"}
-        return {"base_url": api.target.url_for("identifai.yaml"), "session": api.session, "headers": headers}
+    def runTest(self) -> None:
+        run_state_machine_as_test(workflow(), settings=self.settings)
 
-    def validate_response(self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any) -> None:
-        super().validate_response(response, case, additional_checks=checks_for("identifai"), **kwargs)
-
-
-for _name in RANDOM_READS:
-    setattr(Workflow, _name, None)
-
-TestStateful = Workflow.TestCase
-TestStateful.settings = contract.settings(
-    **({"max_examples": 5, "stateful_step_count": 5} if LOCAL else {**LIVE, "stateful_step_count": 3})
-)
+    runTest.is_hypothesis_test = True  # type: ignore[attr-defined]
