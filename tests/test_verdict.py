@@ -22,6 +22,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from conftest import Result, clean_env, free_port, served
+from imgconf.errors import CredentialsRejected
+from imgconf.testing.collector import Collector
+from imgconf.testing.options import SuiteOptions
+from imgconf.wire.recorder import Recorder
 
 KEY = "SENTINEL-verdict-key-4f2a61"
 LIVE = clean_env(ALTUM_API_KEY=KEY)
@@ -185,6 +189,46 @@ def test_a_refused_credential_is_credentials_rejected_not_a_finding(cli):
     for text in (result.stdout, row, html):
         assert re.search(r"\b\d+ passed \(all offline\), 0 failed, \d+ not run", text), text[-2000:]
     assert KEY not in result.output
+
+
+def test_a_refused_key_is_credentials_rejected_in_every_test_identifai_runs(cli):
+    """identifAI's state machine reaches the connection from schemathesis' code, not through the client fixture:
+    a refused key made it fail with the refusal, and the run was non-conformant with a finding of the vendor's
+    (contract.unknown) for the operator's wrong key."""
+    env = clean_env(IDENTIFAI_API_KEY="a-key-identifai-never-issued")
+    with served("--vendor", "identifai") as urls:
+        result = cli("run", "--vendor", "identifai", "--target", f"identifai={urls['identifai']}", env=env)
+    assert result.code == 2, result.output
+    report = result.report()
+    assert report["state"] == "credentials-rejected" and report["findings"] == []
+    assert report["requests"] == 1  # the preflight
+    outcomes = {test["nodeid"]: test["outcome"] for test in report["tests"]}
+    assert outcomes["identifai/test_contract.py::TestStateful::runTest"] == "credentials"
+    assert "failed" not in outcomes.values()
+
+
+def test_a_refusal_raised_inside_a_test_is_the_operators_not_a_finding():
+    """The collector's own guard, for code that reaches the connection without the client fixture (a hook, a
+    state machine): the refusal, alone or among Hypothesis' grouped failures, is the key's, never the vendor's."""
+    refusal = CredentialsRejected("identifai: the vendor refused the configured credential; check IDENTIFAI_API_KEY")
+    options = SuiteOptions.from_values(target=None, vendors=["identifai"], profile=None, seed=None, drifts=None)
+    collector = Collector(options=options, recorder=Recorder())
+    collector.finished(
+        "identifai/test_contract.py::TestStateful::runTest", "identifai", "contract", None, "failed", 0.1, refusal, []
+    )
+    collector.finished(
+        "identifai/test_contract.py::test_contract[GET /api/classifications]",
+        "identifai",
+        "contract",
+        None,
+        "failed",
+        0.1,
+        ExceptionGroup("two", [refusal, refusal]),
+        [],
+    )
+    assert collector.findings == []
+    assert [test.outcome for test in collector.tests] == ["credentials", "credentials"]
+    assert collector.problem("identifai").credentials == refusal.message
 
 
 @pytest.mark.parametrize("configured", ["right", "wrong"])

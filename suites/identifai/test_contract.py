@@ -10,6 +10,7 @@ import functools
 import unittest
 from typing import Any
 
+import pytest
 import schemathesis
 from hypothesis import Phase
 from hypothesis import strategies as st
@@ -138,6 +139,7 @@ def workflow() -> Any:
     return Workflow
 
 
+@pytest.mark.usefixtures("api")  # the vendor's client first, as every test: a refused key or an absent target skips it
 class TestStateful(unittest.TestCase):
     """`Workflow.TestCase` as Hypothesis writes it (a unittest case running the machine with its settings), but
     with the machine built when the test runs rather than when the module is collected."""

@@ -284,8 +284,14 @@ class Collector:
             errors = list(flatten(exc))
             network = [error for error, _ in errors if isinstance(error, NETWORK_ERRORS)]
             budget = [error for error, _ in errors if isinstance(error, BudgetExhausted)]
+            # A refusal the run's preflight found, raised where a test reached the connection without the client
+            # fixture that skips on it (code schemathesis calls: a state machine's, a hook's): the operator's key.
+            refused = [error for error, _ in errors if isinstance(error, CredentialsRejected)]
             if isinstance(exc, KeyboardInterrupt):
                 record.outcome, record.reason = "interrupted", "interrupted"
+            elif refused:
+                record.outcome, record.reason = "credentials", refused[0].message
+                problems.credentials = problems.credentials or refused[0].message
             elif budget:
                 record.outcome, record.reason = "budget", budget[0].message
                 problems.budget = problems.budget or budget[0].message
