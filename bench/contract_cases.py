@@ -38,14 +38,14 @@ _cases = 0
 _inside = 0.0
 
 
-def _counted(self: client.ApiClient, case: Any) -> Any:
+def _counted(self: client.ApiClient, case: Any, **options: Any) -> Any:
     global _cases, _inside
     _cases += 1
     if MODE == "skip":
         return None
     started = time.perf_counter()
     try:
-        return _original(self, case)
+        return _original(self, case, **options)
     finally:
         _inside += time.perf_counter() - started
 

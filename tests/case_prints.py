@@ -62,10 +62,10 @@ def _plain(value: Any) -> Any:
 _call_and_validate = client.ApiClient.call_and_validate
 
 
-def _recorded(self: client.ApiClient, case: Any) -> Any:
+def _recorded(self: client.ApiClient, case: Any, **options: Any) -> Any:
     fields = [case.method, case.formatted_path, case.media_type, dict(case.headers or {}), case.query, case.body]
     PRINTS.append(json.dumps(_plain(fields), sort_keys=True))
-    return _call_and_validate(self, case)
+    return _call_and_validate(self, case, **options)
 
 
 client.ApiClient.call_and_validate = _recorded  # type: ignore[method-assign]

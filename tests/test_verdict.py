@@ -20,11 +20,16 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import requests
 
 from conftest import Result, clean_env, free_port, served
+from imgconf import targets
 from imgconf.errors import CredentialsRejected
+from imgconf.targets import Connection
+from imgconf.testing.client import ApiClient
 from imgconf.testing.collector import Collector
 from imgconf.testing.options import SuiteOptions
+from imgconf.vendors import identifai
 from imgconf.wire.recorder import Recorder
 
 KEY = "SENTINEL-verdict-key-4f2a61"
@@ -205,6 +210,58 @@ def test_a_refused_key_is_credentials_rejected_in_every_test_identifai_runs(cli)
     outcomes = {test["nodeid"]: test["outcome"] for test in report["tests"]}
     assert outcomes["identifai/test_contract.py::TestStateful::runTest"] == "credentials"
     assert "failed" not in outcomes.values()
+
+
+def test_a_key_that_is_not_a_partners_leaves_the_partner_routes_not_checked(cli):
+    """IDENTIFAI_API_KEY must be a partner's (README). A user's key got the documented 403 Forbidden on every
+    partner route, and the run was non-conformant with findings of identifAI's (the users page, and in a thorough
+    run the contract's "valid data should have been accepted" on the partner writes): the operator's key, not the
+    vendor. The partner rules are now left not checked, saying why; everything else is checked as before."""
+    env = clean_env(IDENTIFAI_API_KEY="identifai-emulator-user-key")
+    with served("--vendor", "identifai", "--fast") as urls:
+        result = cli(
+            "run",
+            "--vendor",
+            "identifai",
+            "--target",
+            f"identifai={urls['identifai']}",
+            "--thorough",
+            "-k",
+            "partner or paginator or test_contract",
+            env=env,
+        )
+    report = result.report()
+    assert (result.code, report["state"], report["findings"]) == (0, "conformant", []), result.output
+    reasons = {test["nodeid"]: test.get("reason") or "" for test in report["tests"] if test["outcome"] != "passed"}
+    refused = [nodeid for nodeid, reason in reasons.items() if "answered 403 Forbidden on /api/partner/" in reason]
+    assert any("users_page_is_a_coherent_paginator" in nodeid for nodeid in refused), reasons
+    assert any("test_contract.py::test_contract" in nodeid for nodeid in refused), reasons
+    assert all("IDENTIFAI_API_KEY" in reasons[nodeid] for nodeid in refused)
+    passed = [test for test in report["tests"] if test["outcome"] == "passed" and "test_contract.py" in test["nodeid"]]
+    assert len(passed) > 10, "the routes a user's key may use are no longer checked"
+
+
+@pytest.mark.parametrize(("target", "skipped"), [("emulator", False), ("http://127.0.0.1:9", True)])
+def test_only_the_operators_key_can_lack_the_partner_role(target, skipped):
+    """The emulator's keys are the suites' own, so there a partner route refusing its key is judged as any answer
+    (a break, if the suite expected 200); only an operator's key can be one that is not a partner's."""
+    refused = requests.Response()
+    refused.status_code, refused._content = 403, b'{"error": "Forbidden"}'
+    refused.request = requests.Request("GET", "http://identifai.test/api/partner/users").prepare()
+    other = requests.Response()
+    other.status_code, other._content = 403, b'{"error": "Forbidden"}'
+    other.request = requests.Request("GET", "http://identifai.test/api/classifications").prepare()
+    assert identifai.not_a_partner(other) is None
+    connection = Connection(identifai.VENDOR, targets.parse(target), {}, {}, requests.Session(), None, ())  # type: ignore[arg-type]
+    api = ApiClient(connection, None)  # type: ignore[arg-type]
+    assert api.lacking_role(other, identifai.not_a_partner) is other
+    if not skipped:
+        assert api.lacking_role(refused, identifai.not_a_partner) is refused
+        return
+    with pytest.raises(
+        pytest.skip.Exception, match="IDENTIFAI_API_KEY was answered 403 Forbidden on /api/partner/users"
+    ):
+        api.lacking_role(refused, identifai.not_a_partner)
 
 
 def test_a_refusal_raised_inside_a_test_is_the_operators_not_a_finding():

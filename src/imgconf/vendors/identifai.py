@@ -182,6 +182,27 @@ def _path(response: Any) -> str:
     return urlsplit(getattr(request, "url", "") or "").path
 
 
+PARTNER_ROUTES = "/api/partner/"
+
+
+def not_a_partner(response: Any) -> str | None:
+    """What a partner route's documented 403 {"error": "Forbidden"} says (x-assumption identifai-partner-403): the
+    key is not a partner's, which the README asks IDENTIFAI_API_KEY to be. None for any other answer."""
+    path = _path(response)
+    if response.status_code != 403 or not path.startswith(PARTNER_ROUTES):
+        return None
+    try:
+        refused = response.json() == {"error": "Forbidden"}
+    except ValueError:
+        return None
+    if not refused:
+        return None
+    return (
+        f"a partner's key (IDENTIFAI_API_KEY was answered 403 Forbidden on {path}, as a key that is not a "
+        "partner's is; if it is a partner's, identifAI refused a partner)"
+    )
+
+
 def _header(headers: Any, name: str) -> str | None:
     if headers is None:
         return None
