@@ -39,12 +39,17 @@ def _signed_exchange(base: str) -> tuple[Exchange, str]:
     sign_prepared(request, ACCOUNT["ak"], ACCOUNT["sk"], ACCOUNT["project_id"], now=lambda: datetime.now(UTC))
     signature = SIGNATURE.search(request.headers["Authorization"])
     assert signature is not None
+    return sent(request, "huawei", seq=7), signature.group(1)
+
+
+def sent(request: requests.PreparedRequest, vendor: str, seq: int) -> Exchange:
+    """The exchange of `request`, answered 200 with an empty JSON object."""
     raw = request.body if isinstance(request.body, bytes) else str(request.body).encode()
-    exchange = Exchange(
-        seq=7,
-        vendor="huawei",
-        method="POST",
-        url=url,
+    return Exchange(
+        seq=seq,
+        vendor=vendor,
+        method=request.method or "POST",
+        url=request.url or "",
         request_headers=dict(request.headers),
         request_body=raw,
         request_size=len(raw),
@@ -55,7 +60,6 @@ def _signed_exchange(base: str) -> tuple[Exchange, str]:
         elapsed_ms=1.0,
         started_at=0.0,
     )
-    return exchange, signature.group(1)
 
 
 def test_a_signed_request_is_reproduced_by_signing_it_again(tmp_path: Path) -> None:
@@ -151,23 +155,8 @@ def test_a_multipart_request_is_read_once_for_its_view_and_its_reproducer(monkey
         "http://imagerecognize.emulator/v2/recognize",
         files={"apikey": (None, key), "lang": (None, "en"), "image": ("photo.png", image, "image/png")},
     ).prepare()
-    body = request.body
-    assert isinstance(body, bytes)
-    exchange = Exchange(
-        seq=3,
-        vendor="imagerecognize",
-        method="POST",
-        url=request.url or "",
-        request_headers=dict(request.headers),
-        request_body=body,
-        request_size=len(body),
-        status=200,
-        response_headers={"Content-Type": "application/json"},
-        response_body=b"{}",
-        response_size=2,
-        elapsed_ms=1.0,
-        started_at=0.0,
-    )
+    assert isinstance(request.body, bytes)
+    exchange = sent(request, "imagerecognize", seq=3)
     read = []
     monkeypatch.setattr(evidence, "parts", lambda *args: read.append(args) or parts(*args))
     found = evidence.from_exchange(exchange, "f4")
