@@ -223,7 +223,12 @@ def test_partner_routes_refuse_a_key_that_is_not_a_partners(api, path):
     if not key:
         not_checked(NOT_CHECKED_CREDENTIAL, "the key of a user who is not a partner (IDENTIFAI_USER_API_KEY)")
     response = api.get(path, auth={"api_key": key})
-    assert response.status_code == 403, f"{path} answered {response.status_code} to a user's key"
+    # The spare key is the operator's word for a user who is not a partner: the message says so, for the case
+    # where it is a partner's after all.
+    assert response.status_code == 403, (
+        f"{path} answered {response.status_code} to IDENTIFAI_USER_API_KEY, given as the key of a user who is not "
+        "a partner (if it is a partner's key, it is the configuration to change)"
+    )
     assert body(response) == FORBIDDEN, response.text[:200]
     api.validate(response)
 
@@ -309,7 +314,10 @@ def test_a_key_without_credits_is_refused(api):
     if not key:
         not_checked(NOT_CHECKED_CREDENTIAL, "a key whose credits are used up (IDENTIFAI_SPENT_API_KEY)")
     response = upload(api, "image", fresh("image"), auth={"api_key": key})
-    assert response.status_code == 400, f"a key without credits got {response.status_code}"
+    assert response.status_code == 400, (
+        f"IDENTIFAI_SPENT_API_KEY, given as a key whose credits are used up, got {response.status_code} (if it has "
+        "credits left, it is the configuration to change)"
+    )
     assert isinstance(body(response), dict) and body(response).get("error"), response.text[:200]
     api.validate(response)
 
