@@ -24,6 +24,7 @@ import requests
 
 from conftest import Result, clean_env, free_port, served
 from imgconf import targets
+from imgconf.emulator import huawei as huawei_emulator
 from imgconf.errors import CredentialsRejected
 from imgconf.targets import Connection
 from imgconf.testing.client import ApiClient
@@ -239,6 +240,37 @@ def test_a_key_that_is_not_a_partners_leaves_the_partner_routes_not_checked(cli)
     assert all("IDENTIFAI_API_KEY" in reasons[nodeid] for nodeid in refused)
     passed = [test for test in report["tests"] if test["outcome"] == "passed" and "test_contract.py" in test["nodeid"]]
     assert len(passed) > 10, "the routes a user's key may use are no longer checked"
+
+
+@pytest.mark.parametrize("spare", ["working", "refused"])
+def test_a_spare_access_key_the_gateway_refuses_is_the_operators_to_change(cli, spare):
+    """HUAWEI_LOCKOUT_AK refused on its first, correctly signed request made the lockout rule a finding of
+    Huawei's ("the spare AK does not work"): the key is the operator's to change, and the rule is not checked."""
+    account = huawei_emulator.DEFAULT_CREDENTIALS[0]
+    keys = {"HUAWEI_AK": account["ak"], "HUAWEI_SK": account["sk"], "HUAWEI_PROJECT_ID": account["project_id"]}
+    if spare == "working":
+        keys |= {"HUAWEI_LOCKOUT_AK": account["lockout_ak"], "HUAWEI_LOCKOUT_SK": account["lockout_sk"]}
+    else:
+        keys |= {"HUAWEI_LOCKOUT_AK": "HWNOSUCHACCESSKEY001", "HUAWEI_LOCKOUT_SK": "no-such-secret-key"}
+    with served("--vendor", "huawei", "--fast") as urls:
+        result = cli(
+            "run",
+            "--vendor",
+            "huawei",
+            "--target",
+            f"huawei={urls['huawei']}",
+            "--thorough",
+            "-k",
+            "lock",
+            env=clean_env(**keys),
+        )
+    report = result.report()
+    assert (result.code, report["state"], report["findings"]) == (0, "conformant", []), result.output
+    lockout = next(test for test in report["tests"] if "test_five_bad_signatures_lock" in test["nodeid"])
+    if spare == "working":
+        assert lockout["outcome"] == "passed"
+        return
+    assert lockout["outcome"] == "skipped" and "HUAWEI_LOCKOUT_AK was refused" in lockout["reason"], lockout
 
 
 @pytest.mark.parametrize(("target", "skipped"), [("emulator", False), ("http://127.0.0.1:9", True)])
