@@ -103,17 +103,20 @@ class ApiClient:
         if not self.reaches_callback:
             pytest.skip(f"{wording.NOT_CHECKED_CALLBACK}: {what}")
 
+    def role_lacking(self, response: requests.Response, role: Callable[[requests.Response], str | None]) -> str | None:
+        """What the answer says the operator's key lacks (`role`: the vendor module's reading of an answer, its
+        words for what is missing, or None): a key the README asks for and the operator did not give, never a
+        finding of the vendor's. Always None on the emulator, whose keys are the suites' own: there such an answer
+        is judged like any other."""
+        return role(response) if self.target.target.operator_credentials else None
+
     def lacking_role(
         self, response: requests.Response, role: Callable[[requests.Response], str | None]
     ) -> requests.Response:
-        """Skip, as not checked, a test whose answer says the operator's key lacks a role it needs (`role`: the
-        vendor module's reading of an answer, its words for what is missing, or None): a key the README asks for
-        and the operator did not give, never a finding of the vendor's. On the emulator the keys are the suites'
-        own, so such an answer is judged like any other."""
-        if self.target.target.operator_credentials:
-            reason = role(response)
-            if reason is not None:
-                pytest.skip(f"{wording.NOT_CHECKED_CREDENTIAL}: {reason}")
+        """Skip, as not checked, a test whose answer says the operator's key lacks a role it needs (`role_lacking`)."""
+        reason = self.role_lacking(response, role)
+        if reason is not None:
+            pytest.skip(f"{wording.NOT_CHECKED_CREDENTIAL}: {reason}")
         return response
 
     @property
