@@ -345,7 +345,12 @@ def test_refusals_and_cache_reads_cost_nothing(api):
 @pytest.mark.parametrize("kind", local_only(["objects", "nsfw"], live=1))
 def test_a_key_without_quota_gets_402(api, kind):
     response = analyse(api, kind, auth=spent_key(api))
-    violated("imagerecognize.quota.exhausted", not analysed(response), "a key with no quota left was analysed")
+    violated(
+        "imagerecognize.quota.exhausted",
+        not analysed(response),
+        "IMAGERECOGNIZE_EXHAUSTED_API_KEY, given as a key with no quota left, was analysed (if it has quota left, "
+        "it is the configuration to change)",
+    )
     assert_refused(api, response, 402, QUOTA_REACHED)
 
 
