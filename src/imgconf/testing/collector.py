@@ -235,7 +235,8 @@ class Collector:
         return self.problems.setdefault(vendor, VendorProblems())
 
     def note_unavailable(self, vendor: str, error: ImgconfError) -> None:
-        """The vendor's client fixture could not be had: its target is away, or refused the credential."""
+        """The vendor's target is away, or refused the credential: found by its client fixture, or raised inside a
+        test that reached the connection without one."""
         problems = self.problem(vendor)
         if isinstance(error, CredentialsRejected):
             problems.credentials = problems.credentials or error.message
@@ -291,7 +292,7 @@ class Collector:
                 record.outcome, record.reason = "interrupted", "interrupted"
             elif refused:
                 record.outcome, record.reason = "credentials", refused[0].message
-                problems.credentials = problems.credentials or refused[0].message
+                self.note_unavailable(vendor, refused[0])
             elif budget:
                 record.outcome, record.reason = "budget", budget[0].message
                 problems.budget = problems.budget or budget[0].message
