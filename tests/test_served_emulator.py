@@ -1,15 +1,21 @@
 """The emulator served from a child process (`--target emulator-http`): started before pytest starts, used by
-`connect`, gone after the run; and the suite's own loopback servers, stopped when the run ends."""
+`connect`, gone after the run (or with the process that forked it); and the suite's own loopback servers,
+stopped when the run ends."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import select
+import signal
 import socket
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from imgconf import vendors as registry
-from imgconf.emulator import child
+from imgconf.emulator import child, forking, server
 from imgconf.errors import TargetUnreachable
 from imgconf.targets import RunSettings, ServedEmulator
 from imgconf.testing import threaded
@@ -62,6 +68,53 @@ def test_an_emulator_that_cannot_start_is_one_line_of_unreachable():
     ):
         early.urls()
     assert "\n" not in str(raised.value)
+
+
+def test_a_forked_emulator_that_cannot_start_is_one_line_of_unreachable(monkeypatch):
+    def broken(*args, **kwargs):
+        raise OSError("no socket for you")
+
+    monkeypatch.setattr(server, "serve", broken)  # the fork runs this module's serve as it is at the fork
+    with (
+        server.forked_child(["altum"], {}) as early,
+        pytest.raises(TargetUnreachable, match=r"the emulator exited with code 1: .*no socket for you") as raised,
+    ):
+        early.urls()
+    assert "\n" not in str(raised.value)
+
+
+def test_a_forked_emulator_goes_with_the_process_that_forked_it(tmp_path):
+    """A run's worker killed outright (a second Ctrl-C) must leave nothing holding its pipe to the run: the
+    emulator it forked inherited the pipe's write end, and the run reads that pipe to its end."""
+    read, write = os.pipe()
+    announced = tmp_path / "emulator.pid"
+
+    def worker() -> None:
+        os.close(read)
+        with server.forked_child(["altum"], {}) as served:
+            served.urls()
+            announced.write_text(str(served._process.pid))
+            time.sleep(60)
+
+    pid = forking.start(worker, tmp_path / "worker.log")
+    os.close(write)
+    emulator = None
+    try:
+        deadline = time.monotonic() + 30
+        while not announced.exists() or not announced.read_text():
+            assert time.monotonic() < deadline, (tmp_path / "worker.log").read_text()
+            time.sleep(0.01)
+        emulator = int(announced.read_text())
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        readable, _, _ = select.select([read], [], [], 10)
+        assert readable, "the emulator outlived the worker that forked it, holding the worker's pipe open"
+        assert os.read(read, 1) == b""
+    finally:
+        os.close(read)
+        for leftover in (pid, emulator):
+            with contextlib.suppress(ProcessLookupError, TypeError):
+                os.kill(leftover, signal.SIGKILL)  # type: ignore[arg-type]
 
 
 def test_a_threaded_server_stops_and_lets_its_port_go():

@@ -13,6 +13,7 @@ with `os._exit` and the code its target gave, as `python -m ...` would.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import gc
 import os
 import signal
@@ -45,13 +46,15 @@ def _exit_code(value: object) -> int:
     return value if isinstance(value, int) else 1
 
 
-def start(target: Callable[[], object], log: Path, *, own_group: bool = False) -> int:
+def start(target: Callable[[], object], log: Path, *, own_group: bool = False, tied: bool = False) -> int:
     """Fork; the child sends its output to `log`, runs `target` and exits with its code (SystemExit's too).
 
     `own_group`: the child leads a process group of its own, so Ctrl-C at the terminal reaches the parent
     only, which decides what the child is told (both sides set it, so no signal finds it half-way).
+    `tied`: the child is killed when this process ends, however it ends (see `_tie`).
     """
     global LOCK
+    parent = os.getpid()
     log.parent.mkdir(parents=True, exist_ok=True)
     with LOCK:
         for stream in (sys.stdout, sys.stderr):  # else what they buffer is written again by the child
@@ -69,6 +72,8 @@ def start(target: Callable[[], object], log: Path, *, own_group: bool = False) -
                 os.setpgid(pid, pid)
         return pid
     LOCK = threading.Lock()  # the child's copy was taken held
+    if tied:
+        _tie(parent)
     if own_group:
         os.setpgid(0, 0)
     # What the warm parent built (modules, specs, emulators) is never garbage: left out of the child's
@@ -80,6 +85,7 @@ def start(target: Callable[[], object], log: Path, *, own_group: bool = False) -
         os.dup2(fd, 1)
         os.dup2(fd, 2)
         os.close(fd)
+        _streams_to_descriptors()
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
         code = _exit_code(target())
@@ -92,6 +98,65 @@ def start(target: Callable[[], object], log: Path, *, own_group: bool = False) -
             with contextlib.suppress(Exception):  # a closed stream on the way out changes nothing
                 stream.flush()
         os._exit(code)
+
+
+def _streams_to_descriptors() -> None:
+    """sys.stdout and sys.stderr: new streams on descriptors 1 and 2, which now lead to the log.
+
+    Not the parent's stream objects: a parent may have put streams of its own there (pytest's capture does;
+    a traceback printed in the child went to the parent's capture buffer, never to the log that the caller
+    reads for why a child died), and a thread of the parent may have held a stream's lock at the fork (the
+    progress display's refresh, writing to stderr), which the child's first write would wait on forever.
+    """
+    for fd, name in ((1, "stdout"), (2, "stderr")):
+        # Kept for the rest of the child's life, never closed.
+        stream = open(fd, "w", encoding="utf-8", errors="backslashreplace", buffering=1, closefd=False)  # noqa: SIM115
+        setattr(sys, name, stream)
+
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _tie(parent: int) -> None:
+    """SIGKILL for this child the moment `parent` ends (Linux's PR_SET_PDEATHSIG); elsewhere, nothing.
+
+    A fork holds every descriptor its parent held: a served emulator forked inside a run's worker holds the
+    write end of that worker's pipe to the run, so a worker killed outright would leave the run waiting for
+    an end of file that the orphaned emulator keeps from ever coming (a fresh interpreter inherits none).
+    Tied, it goes with the worker. The signal follows the forking thread, so the caller keeps the child no
+    longer than that thread lives.
+    """
+    try:
+        prctl = ctypes.CDLL(None).prctl
+    except (OSError, AttributeError):
+        return
+    prctl(_PR_SET_PDEATHSIG, ctypes.c_ulong(signal.SIGKILL))
+    if os.getppid() != parent:  # it ended before the line above took effect
+        os._exit(1)
+
+
+class Forked:
+    """A child `start` forked, seen as `subprocess.Popen` shows one (`poll`, `kill`, `wait`, `returncode`), so
+    what waits for a served emulator need not know whether it is a fork or a fresh interpreter."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            self.returncode = reap(self.pid)
+        return self.returncode
+
+    def kill(self) -> None:
+        if self.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
+
+    def wait(self) -> int:
+        if self.returncode is None:
+            self.returncode = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+        return self.returncode
 
 
 def wait(pid: int, timeout: float | None = None) -> int | None:

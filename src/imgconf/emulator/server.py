@@ -13,21 +13,19 @@ import json
 import os
 import socket
 import tempfile
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from imgconf import emulator as registry
-from imgconf.emulator import forking
+from imgconf.emulator import child, forking
 from imgconf.emulator.config import EmulatorConfig
 from imgconf.emulator.fetch import is_loopback_host
-from imgconf.errors import TargetUnreachable, UsageError
+from imgconf.errors import UsageError
 
 
 class PortDispatcher:
@@ -97,6 +95,10 @@ def serve(
     announce: Any = print,
 ) -> None:
     """Serve until interrupted. Port 0 gives every vendor an ephemeral port; otherwise port, port+1, ..."""
+    # Imported here, by the process that serves: a run forks its served emulator (`forked_child`) and never
+    # needs uvicorn itself, and every run imports this module through its targets (~20 ms it would pay).
+    import uvicorn
+
     ports = [0] * len(vendors) if port == 0 else [port + index for index in range(len(vendors))]
     sockets = bind(host, ports)
     apps = build_apps(vendors, configs)
@@ -140,34 +142,42 @@ def _fast_configs(
 
 
 @contextmanager
+def forked_child(
+    vendors: list[str],
+    drifts: Mapping[str, frozenset[str]],
+    options: Mapping[str, Any] | None = None,
+    timeout: float = 30.0,
+) -> Iterator[child.Child]:
+    """What `child.started` starts, from a fork of this process (see `forking`) rather than a fresh interpreter.
+
+    A caller that has already imported the emulators (a run; the selftest, which serves one per drift, dozens
+    of them) saves the child's interpreter start and imports: a run's served emulator answers ~0.04 s after
+    the fork, where a fresh interpreter took ~0.3 s (the wait a run's first test had left of it, 0.2 s, once
+    pytest had started), and costs the other core none of that CPU. What is served is the same `serve` with
+    the same configs as `imgconf emulator serve --fast`. Tied to this process, it ends when this one does.
+    """
+    for vendor in vendors:
+        registry.get(vendor)
+    configs = _fast_configs(vendors, drifts, options)
+    with tempfile.TemporaryDirectory(prefix="imgconf-emulator-") as tmp:
+        ready, log = Path(tmp) / "ready.json", Path(tmp) / "emulator.log"
+        pid = forking.start(
+            lambda: serve(vendors, configs, port=0, ready_file=ready, announce=lambda line: None), log, tied=True
+        )
+        served = child.Child(forking.Forked(pid), ready, log, timeout)
+        try:
+            yield served
+        finally:
+            served.stop()
+
+
+@contextmanager
 def forked(
     vendors: list[str],
     drifts: Mapping[str, frozenset[str]],
     options: Mapping[str, Any] | None = None,
     timeout: float = 30.0,
 ) -> Iterator[dict[str, str]]:
-    """What `child.spawned` serves, from a fork of this process (see `forking`) rather than a fresh interpreter.
-
-    A caller that has already imported the emulators (the selftest serves one per drift, dozens of them)
-    saves the child's interpreter start and imports, about 1.5 s a server; what is served is the same
-    `serve` with the same configs as `imgconf emulator serve --fast`.
-    """
-    for vendor in vendors:
-        registry.get(vendor)
-    configs = _fast_configs(vendors, drifts, options)
-    with tempfile.TemporaryDirectory(prefix="imgconf-emulator-") as tmp:
-        ready = Path(tmp) / "ready.json"
-        log = Path(tmp) / "emulator.log"
-        pid = forking.start(lambda: serve(vendors, configs, port=0, ready_file=ready, announce=lambda line: None), log)
-        try:
-            deadline = time.monotonic() + timeout
-            while not ready.exists():
-                if not forking.alive(pid):
-                    tail = log.read_text(errors="replace").strip().splitlines()[-1:] if log.exists() else []
-                    raise TargetUnreachable(f"the emulator exited: {tail}")
-                if time.monotonic() > deadline:
-                    raise TargetUnreachable(f"the emulator did not start within {timeout:.0f} s")
-                time.sleep(0.02)
-            yield json.loads(ready.read_text())
-        finally:
-            forking.stop(pid)
+    """What `child.spawned` serves, from a fork of this process: vendor -> URL once it serves."""
+    with forked_child(vendors, drifts, options, timeout) as served:
+        yield served.urls()

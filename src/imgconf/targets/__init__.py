@@ -1,7 +1,7 @@
 """Where a run sends its requests: one small class per kind of target, behind one `Target` protocol.
 
     emulator        InProcessEmulator: the embedded emulator, called in-process over ASGI (default)
-    emulator-http   ServedEmulator: the emulator spawned as a child process on loopback ports
+    emulator-http   ServedEmulator: the emulator served by a forked child process on loopback ports
     live            LiveTarget: each vendor's documented server, credentials from the environment
     URL             UrlTarget: one base URL (a pre-release deployment) for every vendor selected
     V=URL[,V=URL]   UrlTarget: one base URL per vendor

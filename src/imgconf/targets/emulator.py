@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import requests.adapters
 
 from imgconf import emulator
-from imgconf.emulator import child
+from imgconf.emulator import child, server
 from imgconf.emulator.config import EmulatorConfig
 from imgconf.redact import REDACTOR
 from imgconf.report.outcome import RunKind
@@ -95,7 +95,10 @@ class InProcessEmulator(_Emulator):
 
 
 class ServedEmulator(_Emulator):
-    """The emulator spawned as a child process on ephemeral loopback ports, spoken to over real HTTP."""
+    """The emulator served by a child process on ephemeral loopback ports, spoken to over real HTTP.
+
+    The child is a fork of the run (server.forked_child), which has imported the emulators already.
+    """
 
     name = "emulator-http"
 
@@ -116,7 +119,7 @@ class ServedEmulator(_Emulator):
 
     @staticmethod
     def _start(vendors: list[Vendor], settings: RunSettings) -> AbstractContextManager[child.Child]:
-        return child.started([vendor.id for vendor in vendors], settings.drifts, settings.emulator_options)
+        return server.forked_child([vendor.id for vendor in vendors], settings.drifts, settings.emulator_options)
 
     @contextmanager
     def starting(self, vendors: list[Vendor], settings: RunSettings) -> Iterator[None]:
