@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import importlib
 import io
 import os
 import signal
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -232,8 +234,28 @@ def signals_as_interrupt(plugin: RunnerPlugin) -> contextlib.AbstractContextMana
     return on_signals(handler)
 
 
+# What the suites' libraries import the first time a test needs it: schemathesis' rate limiter (asked for on
+# every call, even unlimited), its dictionary overlays and coverage cases, Hypothesis' regex and random
+# strategies and its targeting phase. ~0.1 s a process, inside its first tests (py-spy, a full run); the
+# preflight imports them instead (see there).
+LAZY_MODULES = (
+    "pyrate_limiter",
+    "schemathesis.generation.dictionaries",
+    "schemathesis.specs.openapi.coverage",
+    "schemathesis.specs.openapi.coverage._operation",
+    "hypothesis.strategies._internal.regex",
+    "hypothesis.strategies._internal.random",
+    "hypothesis.internal.conjecture.optimiser",
+)
+
+
 def preflight(options: SuiteOptions) -> None:
-    """Fail fast, with one line, on what would otherwise fail every test: specs and missing credentials."""
+    """Fail fast, with one line, on what would otherwise fail every test: specs and missing credentials.
+
+    Then import what the tests would import on first use (`LAZY_MODULES`, the target's `preload`): once, in
+    the process that forks a run's workers, which then share it rather than each importing it in its first
+    tests (a run in one process pays the same, before its tests rather than inside them).
+    """
     selected = registry.select(options.vendors)
     for vendor in selected:
         _ = vendor.specs  # loads and validates every spec of the vendor
@@ -241,6 +263,14 @@ def preflight(options: SuiteOptions) -> None:
         config = load_config(options.config_path)
         for vendor in selected:
             live_credentials(vendor, config)
+    options.target.preload(selected)
+    # Hypothesis warns of caches filled while it initialises (its regex strategies load the Unicode charmap on
+    # import): filled here, before pytest starts, they are the ones every test of the run reads.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for module in LAZY_MODULES:
+            with contextlib.suppress(ModuleNotFoundError):  # a library's internals moved: the tests import theirs
+                importlib.import_module(module)
 
 
 # Blocks from this size up get pages of their own, handed back to the system the moment they are freed.

@@ -51,6 +51,7 @@ from imgconf.emulator import child, forking, server
 from imgconf.emulator.drift import Category, Drift
 from imgconf.report import html
 from imgconf.runner import plain_st
+from imgconf.runner import run as runner
 from imgconf.testing import memos, profiles
 
 RUN_TIMEOUT = 900
@@ -183,6 +184,7 @@ def _imgconf(
 # OpenAPI machinery, Pillow's codecs, the suites' helpers): ~0.5 s of every forked run, imported once here.
 # A module missing from the list costs time, never correctness: the run imports it itself.
 WARM_MODULES = (
+    *runner.LAZY_MODULES,
     "schemathesis.pytest.plugin",
     "_hypothesis_pytestplugin",
     "_pytest.python",
@@ -198,7 +200,6 @@ WARM_MODULES = (
     "_pytest.warnings",
     "schemathesis.specs.openapi.schemas",
     "schemathesis.specs.openapi._hypothesis",
-    "schemathesis.specs.openapi.coverage",
     "schemathesis.specs.openapi.examples",
     "schemathesis.specs.openapi.negative",
     "schemathesis.specs.openapi.stateful",
@@ -212,12 +213,8 @@ WARM_MODULES = (
     "schemathesis.transport.asgi",
     "schemathesis.transport.wsgi",
     "schemathesis.generation.body_overrides",
-    "schemathesis.generation.dictionaries",
     "hypothesis.strategies._internal.flatmapped",
-    "hypothesis.strategies._internal.random",
-    "hypothesis.strategies._internal.regex",
     "anyio._backends._asyncio",
-    "pyrate_limiter",
     "uvicorn.protocols.http.auto",
     "uvicorn.protocols.websockets.auto",
     "pdb",

@@ -127,6 +127,11 @@ class Target(Protocol):
         """Where each spec of `vendor` would be sent (for `--dry-run`); nothing is started."""
         ...
 
+    def preload(self, vendors: list[Vendor]) -> None:
+        """Import what `connect` will need for these vendors and is not imported with the targets (an emulator's
+        apps). The preflight calls it in the process that forks a run's workers, so they share it."""
+        ...
+
     def starting(self, vendors: list[Vendor], settings: RunSettings) -> AbstractContextManager[None]:
         """Begin, for the length of the block, what `connect` will need that is slow to come up (a served
         emulator's process), so that it comes up while pytest starts; `connect` inside the block uses it.
@@ -164,6 +169,9 @@ class ObservedTraffic:
 
     def planned_urls(self, vendor: Vendor) -> dict[str, str]:
         return {name: self.origin for name in vendor.spec_files}
+
+    def preload(self, vendors: list[Vendor]) -> None:
+        return None  # nothing is connected to
 
     def starting(self, vendors: list[Vendor], settings: RunSettings) -> AbstractContextManager[None]:
         return nullcontext()

@@ -92,6 +92,9 @@ class _Remote:
         except UsageError as exc:
             return {name: f"({exc.message})" for name in vendor.spec_files}
 
+    def preload(self, vendors: list[Vendor]) -> None:
+        return None  # its transport is requests, imported with the targets
+
     def starting(self, vendors: list[Vendor], settings: RunSettings) -> AbstractContextManager[None]:
         return nullcontext()
 

@@ -62,6 +62,9 @@ class ReplayTarget:
     def planned_urls(self, vendor: Vendor) -> dict[str, str]:
         return {name: f"answers from {self.path}" for name in vendor.spec_files}
 
+    def preload(self, vendors: list[Vendor]) -> None:
+        return None  # its transport is requests, imported with the targets
+
     def starting(self, vendors: list[Vendor], settings: RunSettings) -> AbstractContextManager[None]:
         return nullcontext()
 
