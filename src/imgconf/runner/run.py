@@ -29,6 +29,7 @@ from imgconf.errors import ExitCode, ImgconfError
 from imgconf.report.outcome import RunOutcome
 from imgconf.runner.hypothesis_home import keep_hypothesis_caches_per_user
 from imgconf.targets.credentials import live_credentials, load_config
+from imgconf.testing import memos
 from imgconf.testing.options import SuiteOptions
 from imgconf.testing.plugin import STATE
 from imgconf.testing.state import RunState
@@ -252,9 +253,10 @@ LAZY_MODULES = (
 def preflight(options: SuiteOptions) -> None:
     """Fail fast, with one line, on what would otherwise fail every test: specs and missing credentials.
 
-    Then import what the tests would import on first use (`LAZY_MODULES`, the target's `preload`): once, in
-    the process that forks a run's workers, which then share it rather than each importing it in its first
-    tests (a run in one process pays the same, before its tests rather than inside them).
+    Then import what the tests would import on first use (`LAZY_MODULES`, the target's `preload`) and
+    validate the one strategy every run's first draws validate (schemathesis' arbitrary JSON): once, in the
+    process that forks a run's workers, which then share it rather than each doing it in its first tests (a
+    run in one process pays the same, before its tests rather than inside them).
     """
     selected = registry.select(options.vendors)
     for vendor in selected:
@@ -271,6 +273,7 @@ def preflight(options: SuiteOptions) -> None:
         for module in LAZY_MODULES:
             with contextlib.suppress(ModuleNotFoundError):  # a library's internals moved: the tests import theirs
                 importlib.import_module(module)
+        memos.validate_any_json()  # what each process's first draw did otherwise (see there)
 
 
 # Blocks from this size up get pages of their own, handed back to the system the moment they are freed.

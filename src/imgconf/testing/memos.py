@@ -204,7 +204,8 @@ def warn_of_auth_only_when_configured() -> None:
 
 
 def validate_any_json() -> None:
-    """Validate, in a process that forks runs, schemathesis' arbitrary-JSON strategy each run would validate.
+    """Validate, in a process that forks runs (the selftest's warm one; a run's own, before it forks its
+    workers), schemathesis' arbitrary-JSON strategy each run would validate.
 
     It is built once per alphabet and kept (`_anything_for`, an lru_cache), and Hypothesis validates it on its
     first draw in each process: `st.recursive` formats its base's repr eagerly, and that repr describes each
