@@ -1,5 +1,6 @@
-"""What a run's tests would import on first use is imported by its preflight, in the process that forks the
-run's workers (so they share it), and only what the target needs: an emulator's apps for an emulator target."""
+"""What a run's tests would import (or validate) on first use is imported by its preflight, in the process that
+forks the run's workers (so they share it), and only what the target needs: an emulator's apps for an emulator
+target; and schemathesis' arbitrary-JSON strategy is validated there, for every target."""
 
 from __future__ import annotations
 
@@ -16,9 +17,15 @@ from imgconf.runner import run as runner
 from imgconf.testing.options import SuiteOptions
 watched = json.loads(sys.argv[2])
 options = SuiteOptions.from_values(target=sys.argv[1], vendors=["altum"], profile="smoke", seed=0, drifts=None)
+from imgconf.testing import memos
+def validated():
+    return all(memos._anything_for(memos._Alphabet(allow_x00=nul)).validate_called for nul in (True, False))
 before = {name: name in sys.modules for name in watched}
+before["any-json validated"] = validated()
 runner.preflight(options)
-print(json.dumps({"before": before, "after": {name: name in sys.modules for name in watched}}))
+after = {name: name in sys.modules for name in watched}
+after["any-json validated"] = validated()
+print(json.dumps({"before": before, "after": after}))
 """
 
 EMULATOR_MODULES = ["imgconf.emulator.altum", "anyio._backends._asyncio"]
@@ -53,4 +60,4 @@ def test_a_url_targets_preflight_leaves_the_emulator_alone():
     seen = preflight_imports("http://127.0.0.1:9", ALTUM_API_KEY="preload-test-key")  # a preflight sends nothing
     assert not any(seen["before"].values()), seen["before"]
     assert not any(seen["after"][name] for name in EMULATOR_MODULES), seen["after"]
-    assert all(seen["after"][name] for name in LIBRARY_MODULES), seen["after"]
+    assert all(seen["after"][name] for name in [*LIBRARY_MODULES, "any-json validated"]), seen["after"]
