@@ -3,6 +3,7 @@ report one process writes: same states, tests, findings, finding ids and evidenc
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import Result, clean_env
+from imgconf.emulator import forking
 from imgconf.errors import ImgconfError
 from imgconf.runner import run as runner
 from imgconf.runner import worker, workers
@@ -134,6 +136,47 @@ def test_a_worker_that_dies_without_an_outcome_is_one_line_naming_its_vendors_an
         workers.execute(SuiteOptions.from_values(**values), values, 2)
     words = "stopped (exit 3) without an outcome: the worker's last words"
     assert raised.value.message == f"the worker running imagerecognize {words}"  # the first share to be read
+
+
+def test_a_killed_worker_takes_what_it_forked_with_it(tmp_path):
+    """A second Ctrl-C kills the workers outright; a worker's own children (a served emulator, holding the
+    worker's pipe to the run) must go too, even untied (`forking._tie` is Linux's only), or the run would wait
+    for that pipe's end for good."""
+    announced = tmp_path / "grandchild.pid"
+
+    def forks_and_waits() -> None:
+        grandchild = os.fork()  # untied, in the worker's group
+        if grandchild == 0:
+            time.sleep(60)
+            os._exit(0)
+        announced.write_text(str(grandchild))
+        time.sleep(60)
+
+    pid = forking.start(forks_and_waits, tmp_path / "worker.log", own_group=True)
+    deadline = time.monotonic() + 30
+    while not announced.exists() or not announced.read_text():
+        assert time.monotonic() < deadline, "the worker never forked"
+        time.sleep(0.01)
+    grandchild = int(announced.read_text())
+    one = workers._Worker(["altum"], pid, tmp_path / "worker.log")
+    try:
+        one.kill()
+        assert one.code == -signal.SIGKILL
+        deadline = time.monotonic() + 10
+        while _alive(grandchild):
+            assert time.monotonic() < deadline, "the worker's child outlived it"
+            time.sleep(0.02)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(grandchild, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    """Running, as opposed to gone or a zombie that nobody here can reap (its parent was the killed worker)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
 
 
 def _worker_pids(parent: int) -> set[int]:

@@ -124,8 +124,14 @@ class _Worker:
             self.kill()
 
     def kill(self) -> None:
+        """SIGKILL for its whole process group (it leads one), so what it forked goes with it: a served emulator
+        holds the worker's pipe to this process, as every fork holds its parent's descriptors, and only Linux
+        ties it to the worker besides (`forking._tie`)."""
         if self.running():
-            os.kill(self.pid, signal.SIGKILL)
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except ProcessLookupError:  # its group is not set yet (it was killed on its way there): the worker
+                os.kill(self.pid, signal.SIGKILL)
             self.code = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
 
     def last_words(self) -> str:
