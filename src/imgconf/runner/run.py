@@ -15,7 +15,7 @@ import os
 import signal
 import sys
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -266,14 +266,22 @@ def preflight(options: SuiteOptions) -> None:
         for vendor in selected:
             live_credentials(vendor, config)
     options.target.preload(selected)
-    # Hypothesis warns of caches filled while it initialises (its regex strategies load the Unicode charmap on
-    # import): filled here, before pytest starts, they are the ones every test of the run reads.
+    load_first_use(LAZY_MODULES)
+
+
+def load_first_use(modules: Iterable[str]) -> None:
+    """Import `modules` and validate schemathesis' arbitrary-JSON strategy (what each process's first draw did
+    otherwise, see memos): in a process that forks (a run's workers, the selftest's runs), once for every fork.
+
+    Hypothesis warns of caches filled while it initialises (its regex strategies load the Unicode charmap on
+    import): filled here, before pytest starts, they are the ones every test reads.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for module in LAZY_MODULES:
+        for module in modules:
             with contextlib.suppress(ModuleNotFoundError):  # a library's internals moved: the tests import theirs
                 importlib.import_module(module)
-        memos.validate_any_json()  # what each process's first draw did otherwise (see there)
+        memos.validate_any_json()
 
 
 # Blocks from this size up get pages of their own, handed back to the system the moment they are freed.

@@ -52,7 +52,7 @@ from imgconf.emulator.drift import Category, Drift
 from imgconf.report import html
 from imgconf.runner import plain_st
 from imgconf.runner import run as runner
-from imgconf.testing import memos, profiles
+from imgconf.testing import profiles
 
 RUN_TIMEOUT = 900
 # The served emulator answers in milliseconds, as in-process: its URL runs hold it to the emulator's budget.
@@ -235,20 +235,15 @@ def warm(vendors: list[str]) -> None:
     for vendor_id in vendors:
         _ = registry.get(vendor_id).specs
         emulator.get(vendor_id)
-    # Hypothesis warns when its caches (the constants of local modules, the Unicode charmap its regex
-    # strategies load on import) are filled outside a test session: filling them once here is the point.
+    runner.load_first_use(WARM_MODULES)
+    # Hypothesis warns when its caches (here the constants of local modules) are filled outside a test
+    # session: filling them once here is the point.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for module in WARM_MODULES:
-            try:
-                importlib.import_module(module)
-            except ModuleNotFoundError:  # a dependency's internals moved: the runs import what they need
-                continue
         # Hypothesis harvests constants from each local module it has not seen yet, at every run's collection
         # (~0.2 s); seen here once, a run harvests only its own suite modules, to the same set of constants.
         providers = importlib.import_module("hypothesis.internal.conjecture.providers")
         getattr(providers, "_get_local_constants", lambda: None)()
-        memos.validate_any_json()
     html.template()  # every run writes report.html
 
 
