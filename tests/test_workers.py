@@ -158,7 +158,7 @@ def test_a_killed_worker_takes_what_it_forked_with_it(tmp_path):
         assert time.monotonic() < deadline, "the worker never forked"
         time.sleep(0.01)
     grandchild = int(announced.read_text())
-    one = workers._Worker(["altum"], pid, tmp_path / "worker.log")
+    one = workers._Worker(["altum"], forking.Forked(pid), tmp_path / "worker.log")
     try:
         one.kill()
         assert one.code == -signal.SIGKILL

@@ -96,24 +96,26 @@ def operation_counts(vendors: list[str]) -> dict[str, int]:
 @dataclass
 class _Worker:
     vendors: list[str]
-    pid: int
+    process: forking.Forked
     log: Path
     ready: bool = False
     signalled: bool = False
-    code: int | None = None  # its exit code once reaped (negative: the signal that killed it)
     result: WorkerResult | None = None
     progress: dict[str, runner.VendorProgress] = field(default_factory=dict)
 
+    @property
+    def code(self) -> int | None:
+        """Its exit code once reaped (negative: the signal that killed it)."""
+        return self.process.returncode
+
     def running(self) -> bool:
-        if self.code is None:
-            self.code = forking.reap(self.pid)
-        return self.code is None
+        return self.process.poll() is None
 
     def stop(self, name: str) -> None:
         """The parent's signal, passed on once, when the worker can take it in order (else on "ready")."""
         if self.ready and not self.signalled and self.running():
             self.signalled = True
-            os.kill(self.pid, signal.Signals[name])
+            os.kill(self.process.pid, signal.Signals[name])
 
     def wait(self, timeout: float) -> None:
         """Reap it, killing it if it is still there after `timeout` seconds."""
@@ -129,10 +131,10 @@ class _Worker:
         ties it to the worker besides (`forking._tie`)."""
         if self.running():
             try:
-                os.killpg(self.pid, signal.SIGKILL)
+                os.killpg(self.process.pid, signal.SIGKILL)
             except ProcessLookupError:  # its group is not set yet (it was killed on its way there): the worker
-                os.kill(self.pid, signal.SIGKILL)
-            self.code = os.waitstatus_to_exitcode(os.waitpid(self.pid, 0)[1])
+                self.process.kill()
+            self.process.wait()
 
     def last_words(self) -> str:
         text = self.log.read_text(errors="replace") if self.log.exists() else ""
@@ -185,7 +187,7 @@ def started(options: SuiteOptions, values: dict[str, Any], count: int) -> Iterat
                 pid = forking.start(partial(_forked, write, [*channels, read], values, group), log, own_group=True)
                 os.close(write)
                 channels.append(read)
-                pool.workers.append(_Worker(group, pid, log))
+                pool.workers.append(_Worker(group, forking.Forked(pid), log))
             for index, read in enumerate(channels):
                 threading.Thread(
                     target=_relay, args=(read, index, events), name=f"imgconf-worker-{index}", daemon=True
