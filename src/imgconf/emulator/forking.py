@@ -180,11 +180,6 @@ def reap(pid: int) -> int | None:
     return os.waitstatus_to_exitcode(status) if done else None
 
 
-def alive(pid: int) -> bool:
-    """Whether the child still runs (a child that has exited is reaped here and counts as gone)."""
-    return reap(pid) is None
-
-
 def stop(pid: int, grace: float = 10.0) -> None:
     """SIGTERM, then SIGKILL after `grace` seconds; the child is reaped either way."""
     with contextlib.suppress(ProcessLookupError):
